@@ -1,0 +1,58 @@
+"""Entry point of the `adaptsched` command.
+
+Subcommands live in their own modules and register through ``SUBCOMMANDS``: each entry maps a
+name to a module exposing ``add_arguments(parser)`` and ``run(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+
+from adaptsched import __version__
+
+#: name -> (module path, one-line help). Modules are imported lazily so that `--help` stays fast
+#: and a subcommand's heavy dependencies (torch) load only when it runs.
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("adaptsched.cli.demo", "show what adaptsched does, end to end, in a minute"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="adaptsched",
+        description="Adaptive, metric-driven scheduler for distributed deep-learning training.",
+    )
+    parser.add_argument("--version", action="version", version=f"adaptsched {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_path, help_text) in SUBCOMMANDS.items():
+        module = importlib.import_module(module_path)
+        sub_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(sub_parser)
+        sub_parser.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args._module.run(args) or 0)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"adaptsched {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""Throughput model of a data-parallel job (Pollux, Qiao et al. OSDI'21, section 3.2).
+
+Per micro-step compute time ``T_grad = alpha_c + beta_c * m``; gradient synchronisation
+``T_sync`` is 0 for one replica, ``alpha_r + beta_r * (K - 2)`` within one node and
+``alpha_n + beta_n * (K - 2)`` across nodes; compute and communication overlap as
+``T_opt = (T_grad^gamma + T_sync^gamma)^(1/gamma)``; one optimizer step with ``s``
+accumulation micro-steps takes ``T_iter = s * T_grad + T_opt``.
+
+All functions broadcast over arrays of (nodes, replicas, local batch, accumulation steps).
+"""
+
+from __future__ import annotations
+
+from dataclasses import astuple, dataclass
+
+import numpy as np
+
+from adaptsched.models.errors import ModelInputError, as_finite_array
+
+ArrayLike = np.ndarray | float | int
+
+
+@dataclass(frozen=True)
+class ThroughputParams:
+    """Fitted constants of the throughput model (seconds; gamma dimensionless)."""
+
+    alpha_c: float  # T_grad intercept
+    beta_c: float  # T_grad slope per sample of local batch
+    alpha_n: float  # T_sync intercept, replicas on several nodes
+    beta_n: float  # T_sync slope per replica beyond 2, several nodes
+    alpha_r: float  # T_sync intercept, replicas on one node
+    beta_r: float  # T_sync slope per replica beyond 2, one node
+    gamma: float  # overlap exponent in [1, 10]: 1 = no overlap, large = full overlap
+
+    def __post_init__(self) -> None:
+        for name, value in zip(self.field_names(), astuple(self), strict=True):
+            if not np.isfinite(value) or value < 0:
+                raise ModelInputError(f"ThroughputParams.{name}: must be finite and >= 0")
+        if not 1.0 <= self.gamma <= 10.0:
+            raise ModelInputError("ThroughputParams.gamma: must lie in [1, 10]")
+
+    @staticmethod
+    def field_names() -> tuple[str, ...]:
+        return ("alpha_c", "beta_c", "alpha_n", "beta_n", "alpha_r", "beta_r", "gamma")
+
+    def as_array(self) -> np.ndarray:
+        return np.array(astuple(self), dtype=float)
+
+    @classmethod
+    def from_array(cls, values: np.ndarray) -> ThroughputParams:
+        return cls(*(float(v) for v in values))
+
+
+def compute_time(params: ThroughputParams, local_bsz: ArrayLike) -> np.ndarray:
+    """T_grad: one forward/backward micro-step at local batch ``local_bsz``."""
+    return params.alpha_c + params.beta_c * np.asarray(local_bsz, dtype=float)
+
+
+def sync_time(params: ThroughputParams, nodes: ArrayLike, replicas: ArrayLike) -> np.ndarray:
+    """T_sync: gradient all-reduce time for ``replicas`` GPUs spread over ``nodes`` nodes."""
+    nodes = np.asarray(nodes, dtype=float)
+    replicas = np.asarray(replicas, dtype=float)
+    extra = np.maximum(replicas - 2.0, 0.0)
+    within = params.alpha_r + params.beta_r * extra
+    across = params.alpha_n + params.beta_n * extra
+    t = np.where(nodes > 1, across, within)
+    return np.where(replicas > 1, t, 0.0)
+
+
+def optimizer_step_time(
+    params: ThroughputParams, nodes: ArrayLike, replicas: ArrayLike, local_bsz: ArrayLike
+) -> np.ndarray:
+    """T_opt: the micro-step that also synchronises, with compute/communication overlap."""
+    t_grad = compute_time(params, local_bsz)
+    t_sync = sync_time(params, nodes, replicas)
+    g = params.gamma
+    # (a^g + b^g)^(1/g) computed as max * (1 + (min/max)^g)^(1/g) so that g up to 10 never
+    # overflows or underflows for tiny times.
+    hi = np.maximum(t_grad, t_sync)
+    lo = np.minimum(t_grad, t_sync)
+    ratio = np.divide(lo, hi, out=np.zeros_like(hi), where=hi > 0)
+    return hi * (1.0 + ratio**g) ** (1.0 / g)
+
+
+def iteration_time(
+    params: ThroughputParams,
+    nodes: ArrayLike,
+    replicas: ArrayLike,
+    local_bsz: ArrayLike,
+    accum_steps: ArrayLike = 0,
+) -> np.ndarray:
+    """T_iter = s * T_grad + T_opt: seconds per optimizer step with ``s`` extra micro-steps."""
+    s = np.asarray(accum_steps, dtype=float)
+    return s * compute_time(params, local_bsz) + optimizer_step_time(
+        params, nodes, replicas, local_bsz
+    )
+
+
+def throughput(
+    params: ThroughputParams,
+    nodes: ArrayLike,
+    replicas: ArrayLike,
+    local_bsz: ArrayLike,
+    accum_steps: ArrayLike = 0,
+) -> np.ndarray:
+    """Samples per second: ``M / T_iter`` with ``M = K * m * (s + 1)``."""
+    replicas_arr = as_finite_array("replicas", replicas, positive=True)
+    local_arr = as_finite_array("local_bsz", local_bsz, positive=True)
+    s = as_finite_array("accum_steps", accum_steps)
+    if np.any(s < 0):
+        raise ModelInputError("accum_steps: must be >= 0")
+    total = replicas_arr * local_arr * (s + 1.0)
+    return total / iteration_time(params, nodes, replicas_arr, local_arr, s)

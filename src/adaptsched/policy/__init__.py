@@ -1,0 +1,1 @@
+"""Cluster policies: pure functions of a snapshot of jobs and nodes (no torch, no ray)."""

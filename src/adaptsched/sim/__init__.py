@@ -1,0 +1,1 @@
+"""Trace-driven simulator that runs the same policy objects as the runtime."""

@@ -1,0 +1,1 @@
+"""Job side (PyTorch): adaptive data loader, data-parallel wrapper, profiler, checkpoints."""

@@ -1,0 +1,13 @@
+"""The pure layers never load torch or ray (DESIGN.md: imports point down only)."""
+
+import subprocess
+import sys
+
+
+def test_models_and_policy_do_not_import_torch_or_ray() -> None:
+    code = (
+        "import sys, adaptsched.models, adaptsched.policy;"
+        "bad = [m for m in ('torch', 'ray') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
