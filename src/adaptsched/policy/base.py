@@ -49,6 +49,7 @@ class JobInfo:
     fixed_batch: int | None = None
     oracle: JobModel | None = None
     remaining_fraction: float = 1.0  # share of the job's work still to do, in (0, 1]
+    remaining_steps: float | None = None  # oracle: optimizer steps left at ``fixed_batch``
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,9 @@ class Policy(ABC):
     """A scheduling policy: one method, same input type for all."""
 
     name: ClassVar[str]
+    #: True: jobs pick their own batch size (Pollux); False: they keep the workload's fixed
+    #: batch size, as the non-adaptive baselines assume.
+    adaptive_jobs: ClassVar[bool] = True
 
     @abstractmethod
     def decide(self, snapshot: ClusterSnapshot) -> Decision:
