@@ -1,0 +1,165 @@
+"""A vectorised genetic search over replica matrices (Pollux, Qiao et al. OSDI'21, section 4.2).
+
+An individual is a (jobs x nodes) matrix of replica counts. A population is stored
+node-major, shape (nodes, jobs, population): the reductions the search needs (over nodes per
+job, over jobs per node) then add whole contiguous slices, several times faster in numpy
+than reducing a short last axis. Every operator works on the whole array at once; no Python
+loop runs over individuals.
+
+Jobs are in priority order (least attained service first): when repair has to cut replicas
+from an over-full node, the later jobs lose them, which is how Pollux guarantees service to
+the jobs that have had the least.
+
+Fitness is the power mean (p = -1) of the jobs' speedups normalised to their fair share,
+each multiplied by the restart factor when its row differs from the current allocation:
+``F = J / sum_j 1 / (s_j + eps)``. ``eps`` keeps a job with no GPUs (speedup 0) from
+making the mean 0 or undefined; it then costs 1/eps, so the search gives GPUs to as many
+jobs as capacity allows before it scales any of them out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from adaptsched.policy.genetic_ops import crossover, mutate, repair
+
+#: Added to every speedup before the power mean so that zero speedups stay finite.
+EPSILON = 1e-3
+STATE_DTYPE = np.int16
+
+
+@dataclass(frozen=True)
+class GeneticConfig:
+    """Search sizes and operator rates (probabilities per job row and generation)."""
+
+    population: int = 100
+    generations: int = 100
+    reset_rate: float = 0.05  # row back to the current allocation
+    drop_rate: float = 0.05  # row emptied (job preempted)
+    halve_rate: float = 0.05  # every entry of the row halved (job shrinks)
+    grow_rate: float = 0.10  # replicas added on one random node
+    pack_rate: float = 0.05  # row moved onto one random node (consolidation)
+
+
+@dataclass(frozen=True)
+class AllocationProblem:
+    """One round's search space. Arrays are indexed by job (priority order) and node."""
+
+    capacity: np.ndarray  # (N,) GPUs per node
+    min_replicas: np.ndarray  # (J,) a job holds 0 or at least this many replicas
+    max_replicas: np.ndarray  # (J,)
+    max_nodes: np.ndarray  # (J,) nodes one job may span
+    base: np.ndarray  # (J, N) current allocation
+    base_valid: np.ndarray  # (J,) False when the current allocation cannot be kept as is
+    restart_factor: np.ndarray  # (J,) multiplies the speedup of a job whose row changes
+    speedups: np.ndarray  # (J, max_nodes + 1, max_replicas + 1) normalised speedup tables
+
+    @property
+    def num_jobs(self) -> int:
+        return int(self.base.shape[0])
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.base.shape[1])
+
+
+def node_major(matrices: np.ndarray) -> np.ndarray:
+    """(S, J, N) stack of matrices -> (N, J, S) population layout."""
+    return np.ascontiguousarray(np.asarray(matrices).transpose(2, 1, 0), dtype=STATE_DTYPE)
+
+
+class Evaluator:
+    """Fitness of whole populations by table lookup (flat index into all speedup tables)."""
+
+    def __init__(self, problem: AllocationProblem) -> None:
+        jobs, rows, cols = problem.speedups.shape
+        self._flat = np.ascontiguousarray(problem.speedups, dtype=float).reshape(-1)
+        self._offsets = (np.arange(jobs) * rows * cols).reshape(-1, 1)
+        self._stride = cols
+        self._base = problem.base.T.astype(STATE_DTYPE)[:, :, None]
+        self._always_changed = ~problem.base_valid.reshape(-1, 1)
+        self._factor = problem.restart_factor.reshape(-1, 1)
+        self._jobs = jobs
+
+    def speedups(self, states: np.ndarray) -> np.ndarray:
+        """(J, P) normalised speedups, restart factor applied to changed rows."""
+        replicas = states.sum(axis=0, dtype=np.int32)
+        nodes = (states > 0).sum(axis=0, dtype=np.int32)
+        value = self._flat[self._offsets + nodes * self._stride + replicas]
+        changed = (states != self._base).any(axis=0) | self._always_changed
+        return np.where(changed, value * self._factor, value)
+
+    def __call__(self, states: np.ndarray) -> np.ndarray:
+        """(P,) power mean with p = -1 of the job speedups."""
+        inverse = 1.0 / (self.speedups(states) + EPSILON)
+        return self._jobs / inverse.sum(axis=0)
+
+
+def tournament(fitness: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Binary tournament: indices of ``count`` parents, each the fitter of two random picks."""
+    first, second = rng.integers(len(fitness), size=(2, count))
+    return np.where(fitness[first] >= fitness[second], first, second)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Final population (node-major, best first) with its fitness."""
+
+    population: np.ndarray  # (N, J, P)
+    fitness: np.ndarray  # (P,)
+
+    @property
+    def best(self) -> np.ndarray:
+        """The best (J, N) matrix."""
+        return self.population[:, :, 0].T
+
+
+def initial_population(
+    problem: AllocationProblem,
+    seeds: np.ndarray,
+    rng: np.random.Generator,
+    config: GeneticConfig,
+) -> np.ndarray:
+    """Repaired seeds (node-major), topped up with mutated copies to the population size."""
+    pop = np.array(seeds[:, :, : config.population], dtype=STATE_DTYPE)
+    repair(problem, pop, rng)
+    missing = config.population - pop.shape[2]
+    if missing <= 0:
+        return pop
+    extra = pop[:, :, rng.integers(pop.shape[2], size=missing)]
+    mutate(problem, extra, rng, config)
+    repair(problem, extra, rng)
+    return np.concatenate([pop, extra], axis=2)
+
+
+def search(
+    problem: AllocationProblem,
+    seeds: np.ndarray,
+    rng: np.random.Generator,
+    config: GeneticConfig,
+) -> SearchResult:
+    """(mu + lambda) genetic search from node-major ``seeds`` (N, J, S).
+
+    Each generation breeds ``population`` children by tournament, row crossover, mutation and
+    repair; the best ``population`` of parents and children survive, so the best matrix found
+    is never lost.
+    """
+    evaluate = Evaluator(problem)
+    size = config.population
+    pool = np.zeros((problem.num_nodes, problem.num_jobs, 2 * size), dtype=STATE_DTYPE)
+    pool[:, :, :size] = initial_population(problem, seeds, rng, config)
+    pool_fit = np.zeros(2 * size)
+    pool_fit[:size] = evaluate(pool[:, :, :size])
+    for _ in range(config.generations):
+        parents = (tournament(pool_fit[:size], size, rng), tournament(pool_fit[:size], size, rng))
+        children = crossover(pool, parents, rng)
+        mutate(problem, children, rng, config)
+        repair(problem, children, rng)
+        pool[:, :, size:] = children
+        pool_fit[size:] = evaluate(children)
+        keep = np.argsort(-pool_fit, kind="stable")[:size]
+        pool[:, :, :size] = np.take(pool, keep, axis=2)
+        pool_fit[:size] = pool_fit[keep]
+    return SearchResult(population=pool[:, :, :size].copy(), fitness=pool_fit[:size].copy())

@@ -1,0 +1,188 @@
+"""Pollux's scheduling policy (Qiao et al., OSDI'21, section 4.2): a genetic search over
+job x node replica matrices that maximises the power mean (p = -1) of the jobs' speedups,
+each normalised to the speedup the job would get from an equal share of the cluster.
+
+Facts taken from the paper and its public simulator (AdaptDL, ``osdi21-artifact``):
+population 100, 100 generations; jobs in order of attained service (so the jobs that have
+had the least keep their GPUs when capacity runs out); a job whose allocation changes has its
+speedup multiplied by ``max(age - 30 * restarts, 0) / (age + 30)``; at most 16 nodes per job;
+at most one multi-node job per node (interference avoidance).
+
+Choices of this implementation (not in the paper):
+
+- every job is treated as adaptive; a job without a model (no profile yet) is limited to
+  ``max(1, min_replicas)`` replicas on one node and values any allocation as speedup 1;
+- the fair share is ``ceil(GPUs / jobs)`` replicas, and a job's reference speedup is its best
+  speedup using at most that many (so the reference is >= 1 and never 0);
+- a single-objective elitist search (the artifact's NSGA-II also tracked cluster utility as a
+  second objective; the chosen solution there is the best power mean, as here);
+- the final population is kept and, remapped onto the next round's jobs and nodes, seeds the
+  next search (as the artifact does), next to the current and the fair-share allocations.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from adaptsched.policy.base import ClusterSnapshot, Decision, JobInfo, Policy
+from adaptsched.policy.genetic import (
+    STATE_DTYPE,
+    AllocationProblem,
+    GeneticConfig,
+    node_major,
+    search,
+)
+from adaptsched.policy.pollux_state import fair_share_state, state_to_placements, to_state
+from adaptsched.policy.speedup_cache import default_speedup_table, fast_speedup_table
+
+#: Seconds a (re)start costs in the restart factor (Pollux's simulator: 30 s per restart).
+RESTART_DELAY_S = 30.0
+#: Pollux's limit on the nodes one job may span.
+MAX_NODES_PER_JOB = 16
+
+
+@dataclass(frozen=True)
+class _Carry:
+    """Last round's final population and the job / node ids its axes refer to."""
+
+    job_ids: tuple[str, ...]
+    node_ids: tuple[str, ...]
+    population: np.ndarray
+
+
+def restart_factor(age_s: float, restarts: int) -> float:
+    """Share of a job's speedup kept when it restarts: max(age - 30 r, 0) / (age + 30)."""
+    return max(age_s - RESTART_DELAY_S * restarts, 0.0) / (age_s + RESTART_DELAY_S)
+
+
+def priority_order(jobs: tuple[JobInfo, ...]) -> list[JobInfo]:
+    """Least attained service first; submission time, then id, break ties."""
+    return sorted(jobs, key=lambda j: (j.attained_gpu_s, j.submit_time_s, j.job_id))
+
+
+class PolluxPolicy(Policy):
+    """Goodput-optimising co-adaptive allocation (Pollux's PolluxSched)."""
+
+    name: ClassVar[str] = "pollux"
+
+    def __init__(self, *, seed: int = 0, population: int = 100, generations: int = 100) -> None:
+        self._config = GeneticConfig(population=population, generations=generations)
+        self._rng = np.random.default_rng(seed)
+        self._carry: _Carry | None = None
+
+    def decide(self, snapshot: ClusterSnapshot) -> Decision:
+        nodes = [n for n in snapshot.nodes if n.ready and n.gpus > 0]
+        jobs = priority_order(snapshot.jobs)
+        if not jobs or not nodes:
+            self._carry = None
+            return Decision(allocations={j.job_id: () for j in jobs}, info={"utility": 0.0})
+        node_ids = tuple(n.node_id for n in nodes)
+        capacity = np.array([n.gpus for n in nodes], dtype=np.int64)
+        raw = _raw_tables(jobs, capacity)
+        problem = _build_problem(jobs, node_ids, capacity, raw)
+        seeds = self._seeds(problem, jobs, node_ids)
+        result = search(problem, seeds, self._rng, self._config)
+        job_ids = tuple(j.job_id for j in jobs)
+        self._carry = _Carry(job_ids, node_ids, result.population)
+        best = result.best
+        allocations = state_to_placements(best, jobs, node_ids)
+        replicas = best.sum(axis=1)
+        spans = np.count_nonzero(best, axis=1)
+        speedup = raw[np.arange(len(jobs)), spans, replicas]
+        return Decision(
+            allocations=allocations,
+            info={
+                "utility": float(speedup.sum() / capacity.sum()),
+                "objective": float(result.fitness[0]),
+            },
+        )
+
+    def _seeds(
+        self, problem: AllocationProblem, jobs: list[JobInfo], node_ids: tuple[str, ...]
+    ) -> np.ndarray:
+        """Node-major seeds: current allocation, fair shares, last round's population."""
+        own = node_major(np.stack([problem.base, fair_share_state(problem)]))
+        carried = self._remap_carry([j.job_id for j in jobs], node_ids)
+        if carried is None:
+            return own
+        return np.concatenate([own, carried], axis=2)
+
+    def _remap_carry(self, job_ids: list[str], node_ids: tuple[str, ...]) -> np.ndarray | None:
+        """Last population on this round's axes: departed jobs and nodes dropped, new ones
+        empty."""
+        carry = self._carry
+        if carry is None:
+            return None
+        old_jobs = {jid: i for i, jid in enumerate(carry.job_ids)}
+        old_nodes = {nid: i for i, nid in enumerate(carry.node_ids)}
+        size = carry.population.shape[2]
+        out = np.zeros((len(node_ids), len(job_ids), size), STATE_DTYPE)
+        dst_j = [i for i, jid in enumerate(job_ids) if jid in old_jobs]
+        dst_n = [i for i, nid in enumerate(node_ids) if nid in old_nodes]
+        src_j = [old_jobs[job_ids[i]] for i in dst_j]
+        src_n = [old_nodes[node_ids[i]] for i in dst_n]
+        out[np.ix_(dst_n, dst_j, range(size))] = carry.population[np.ix_(src_n, src_j, range(size))]
+        return out
+
+
+def _table_shape(capacity: np.ndarray) -> tuple[int, int, int]:
+    """(max nodes per job, max replicas, largest node) over the ready nodes."""
+    return min(len(capacity), MAX_NODES_PER_JOB), int(capacity.sum()), int(capacity.max())
+
+
+def _raw_tables(jobs: list[JobInfo], capacity: np.ndarray) -> np.ndarray:
+    """(J, nodes + 1, replicas + 1) speedups relative to one replica."""
+    max_nodes, max_replicas, per_node = _table_shape(capacity)
+    tables = [
+        default_speedup_table(max_nodes, max_replicas)
+        if job.model is None
+        else fast_speedup_table(job.model, max_nodes, max_replicas, per_node, job.metric)
+        for job in jobs
+    ]
+    return np.stack(tables)
+
+
+def _job_limits(job: JobInfo, total_gpus: int, num_nodes: int) -> tuple[int, int, int]:
+    """(min replicas, max replicas, max nodes) after the cluster's and Pollux's bounds."""
+    max_nodes = min(job.max_nodes, MAX_NODES_PER_JOB, num_nodes)
+    max_replicas = min(job.max_replicas, total_gpus)
+    if job.model is None:
+        max_replicas, max_nodes = min(max(1, job.min_replicas), total_gpus), 1
+    return max(job.min_replicas, 0), max(max_replicas, 0), max(max_nodes, 0)
+
+
+def _build_problem(
+    jobs: list[JobInfo], node_ids: tuple[str, ...], capacity: np.ndarray, raw: np.ndarray
+) -> AllocationProblem:
+    total = int(capacity.sum())
+    limits = np.array([_job_limits(j, total, len(node_ids)) for j in jobs], dtype=np.int64)
+    min_r, max_r, max_n = limits.T
+    fair = max(1, math.ceil(total / len(jobs)))
+    reference = np.array(
+        [_reference(raw[i], int(max_n[i]), min(fair, int(max_r[i]))) for i in range(len(jobs))]
+    )
+    base, valid = to_state(jobs, node_ids)
+    return AllocationProblem(
+        capacity=capacity,
+        min_replicas=min_r.reshape(-1),
+        max_replicas=max_r.reshape(-1),
+        max_nodes=max_n.reshape(-1),
+        base=base,
+        base_valid=valid,
+        restart_factor=np.array([restart_factor(j.age_s, j.restarts) for j in jobs]),
+        speedups=raw / reference.reshape(-1, 1, 1),
+    )
+
+
+def _reference(raw: np.ndarray, max_nodes: int, fair_replicas: int) -> float:
+    """A job's best speedup within its fair share (Pollux normalises by the speedup at an
+    equal share); falls back to its best anywhere, then 1, so it is never 0."""
+    within = float(raw[: max_nodes + 1, : fair_replicas + 1].max())
+    if within > 0:
+        return within
+    anywhere = float(raw.max())
+    return anywhere if anywhere > 0 else 1.0

@@ -1,0 +1,74 @@
+"""Conversions between placements (a node id per replica) and replica matrices (jobs x nodes),
+plus the fair-share matrix that seeds the allocation search."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from adaptsched.policy.base import JobInfo, Placement
+from adaptsched.policy.genetic import AllocationProblem
+
+
+def to_state(jobs: Sequence[JobInfo], node_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Current allocations as a (J, N) matrix, and per job whether the matrix holds all of
+    it (False when a replica sits on a node that is gone or not ready: it must move)."""
+    index = {nid: i for i, nid in enumerate(node_ids)}
+    state = np.zeros((len(jobs), len(node_ids)), dtype=np.int64)
+    valid = np.ones(len(jobs), dtype=bool)
+    for j, job in enumerate(jobs):
+        for node_id in job.allocation:
+            if node_id in index:
+                state[j, index[node_id]] += 1
+            else:
+                valid[j] = False
+    return state, valid
+
+
+def fair_share_state(problem: AllocationProblem) -> np.ndarray:
+    """Every job, in priority order, gets ceil(GPUs / jobs) replicas (within its limits):
+    on the first node with room for all of them, else spread over the freest nodes."""
+    free = problem.capacity.astype(np.int64).copy()
+    state = np.zeros_like(problem.base)
+    share = -(-int(free.sum()) // problem.num_jobs)
+    for j in range(problem.num_jobs):
+        want = min(share, int(problem.max_replicas[j]))
+        if want < max(int(problem.min_replicas[j]), 1) or free.sum() < want:
+            continue
+        fits = np.flatnonzero(free >= want)
+        if len(fits):
+            state[j, fits[0]] = want
+        else:
+            for n in np.argsort(-free, kind="stable")[: int(problem.max_nodes[j])]:
+                take = min(want - int(state[j].sum()), int(free[n]))
+                state[j, n] = take
+        free -= state[j]
+    return state
+
+
+def state_to_placements(
+    state: np.ndarray, jobs: Sequence[JobInfo], node_ids: Sequence[str]
+) -> dict[str, Placement]:
+    """Placements from a (J, N) matrix, keeping each job's current placement where it can:
+    unchanged jobs keep their exact tuple; a changed job keeps its replicas that still fit, in
+    their old order, and new replicas follow in node order."""
+    return {
+        job.job_id: _placement(job.allocation, state[j], node_ids) for j, job in enumerate(jobs)
+    }
+
+
+def _placement(current: Placement, row: np.ndarray, node_ids: Sequence[str]) -> Placement:
+    wanted = {nid: int(c) for nid, c in zip(node_ids, row, strict=True) if c > 0}
+    if Counter(current) == Counter(wanted):
+        return current
+    left = dict(wanted)
+    kept: list[str] = []
+    for node_id in current:
+        if left.get(node_id, 0) > 0:
+            kept.append(node_id)
+            left[node_id] -= 1
+    for node_id in node_ids:
+        kept.extend([node_id] * left.get(node_id, 0))
+    return tuple(kept)

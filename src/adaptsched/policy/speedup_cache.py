@@ -1,0 +1,146 @@
+"""Speedup tables for the allocation search, computed once per distinct job model.
+
+A genetic search scores thousands of (nodes, replicas) allocations per round, so each job's
+``SPEEDUP(n, k)`` (Pollux, section 3.3) is tabulated up front and looked up by index. Two
+facts make the table cheap, and it equals :func:`adaptsched.models.speedup_table` on every
+entry an allocation can reach (a test checks this):
+
+- the throughput model depends on the node count only through "one node or several"
+  (``T_sync`` uses the within-node or the cross-node constants), so the batch optimiser runs
+  for two node classes, not for every (n, k) pair;
+- jobs refresh their gradient statistics far more often than their throughput fit, and only
+  the statistical efficiency depends on them; the throughput of every candidate
+  configuration is therefore cached per (throughput params, batch limits, table shape) and a
+  new table costs one efficiency evaluation and one maximum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from adaptsched.models import (
+    GOODPUT,
+    BatchLimits,
+    JobModel,
+    Metric,
+    ModelInputError,
+    ThroughputParams,
+    efficiency,
+    throughput,
+)
+from adaptsched.models.goodput import local_batch_grid
+
+#: Distinct (model, metric, shape) tables kept; a table is (16+1) x (64+1) floats, ~9 KB.
+TABLE_CACHE_SIZE = 4096
+#: Distinct (throughput params, limits, shape) candidate grids kept, ~1 MB each.
+GRID_CACHE_SIZE = 32
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Every candidate configuration (allocation x accumulation steps x local batch)."""
+
+    throughput: np.ndarray  # samples/s
+    total_batch: np.ndarray  # M = K * m * (s + 1)
+    admissible: np.ndarray  # M0 <= M <= max_batch
+
+
+def fast_speedup_table(
+    model: JobModel,
+    max_nodes: int,
+    max_replicas: int,
+    max_per_node: int,
+    metric: Metric = GOODPUT,
+) -> np.ndarray:
+    """SPEEDUP(n, k) for n <= max_nodes, k <= max_replicas, shape (max_nodes+1, max_replicas+1).
+
+    Entries an allocation can never reach are 0: k = 0, k < n, and one node holding more than
+    ``max_per_node`` replicas (the largest node). The array is read-only (it is cached).
+    """
+    if max_nodes < 1 or max_replicas < 1 or max_per_node < 1:
+        raise ModelInputError("speedup table: max_nodes, max_replicas, max_per_node must be >= 1")
+    return _cached_table(model, metric, max_nodes, max_replicas, max_per_node)
+
+
+def default_speedup_table(max_nodes: int, max_replicas: int) -> np.ndarray:
+    """Table for a job without a model: one replica is all it can use (speedup 1 at k >= 1 on
+    one node); the policy also caps such a job at ``max(1, min_replicas)`` replicas."""
+    table = np.zeros((max_nodes + 1, max_replicas + 1))
+    table[1, 1:] = 1.0
+    return table
+
+
+def _allocations(max_nodes: int, max_replicas: int, max_per_node: int) -> tuple[int, np.ndarray]:
+    """Replica counts on one node (1..max_per_node) then on several (2..max_replicas)."""
+    within = np.arange(1, min(max_per_node, max_replicas) + 1)
+    across = np.arange(2, max_replicas + 1) if max_nodes >= 2 else np.arange(0)
+    return len(within), np.concatenate([within, across])
+
+
+@lru_cache(maxsize=TABLE_CACHE_SIZE)
+def _cached_table(
+    model: JobModel, metric: Metric, max_nodes: int, max_replicas: int, max_per_node: int
+) -> np.ndarray:
+    base = float(_best(model, metric, _reference_grid(model.params, model.limits))[0])
+    if not base > 0:
+        raise ModelInputError("model: no admissible configuration on one replica")
+    grid = _table_grid(model.params, model.limits, max_nodes, max_replicas, max_per_node)
+    value = _best(model, metric, grid) / base
+    split, replicas = _allocations(max_nodes, max_replicas, max_per_node)
+    table = np.zeros((max_nodes + 1, max_replicas + 1))
+    table[1, replicas[:split]] = value[:split]
+    if max_nodes >= 2:
+        n = np.arange(2, max_nodes + 1).reshape(-1, 1)
+        k = replicas[split:].reshape(1, -1)
+        table[2:, 2:] = np.where(k >= n, value[split:].reshape(1, -1), 0.0)
+    table.setflags(write=False)
+    return table
+
+
+def _best(model: JobModel, metric: Metric, grid: _Grid) -> np.ndarray:
+    """Best metric value per allocation (0 where no configuration is admissible), the same
+    maximum :meth:`JobModel.best_config` finds."""
+    eff = efficiency(model.grad, model.limits.init_batch, grid.total_batch)
+    value = np.where(grid.admissible, metric.objective(grid.throughput, eff), -np.inf)
+    best = value.reshape(value.shape[0], -1).max(axis=1)
+    return np.where(np.isfinite(best), best, 0.0)
+
+
+@lru_cache(maxsize=GRID_CACHE_SIZE)
+def _table_grid(
+    params: ThroughputParams, limits: BatchLimits, max_nodes: int, max_replicas: int, per_node: int
+) -> _Grid:
+    split, replicas = _allocations(max_nodes, max_replicas, per_node)
+    nodes = np.where(np.arange(len(replicas)) < split, 1.0, 2.0)
+    max_s = limits.max_accum_steps if limits.accumulation else 0
+    return _grid(params, limits, nodes, replicas.astype(float), max_s)
+
+
+@lru_cache(maxsize=GRID_CACHE_SIZE)
+def _reference_grid(params: ThroughputParams, limits: BatchLimits) -> _Grid:
+    """One replica, accumulating as far as needed to reach M0 (the speedup's denominator)."""
+    max_s = limits.max_accum_steps if limits.accumulation else 0
+    max_s = max(max_s, int(np.ceil(limits.init_batch / limits.min_local)))
+    return _grid(params, limits, np.ones(1), np.ones(1), max_s)
+
+
+def _grid(
+    params: ThroughputParams,
+    limits: BatchLimits,
+    nodes: np.ndarray,
+    replicas: np.ndarray,
+    max_s: int,
+) -> _Grid:
+    n = nodes.reshape(-1, 1, 1)
+    k = replicas.reshape(-1, 1, 1)
+    s = np.arange(max_s + 1, dtype=float).reshape(1, -1, 1)
+    m = local_batch_grid(limits).reshape(1, 1, -1)
+    total = k * m * (s + 1)
+    thr = throughput(params, n, k, m, s)
+    admissible = (total >= limits.init_batch) & (total <= limits.max_batch)
+    for arr in (thr, total, admissible):
+        arr.setflags(write=False)
+    return _Grid(throughput=thr, total_batch=total, admissible=admissible)
