@@ -1,0 +1,71 @@
+"""Process-group set-up: the same code under torchrun, under the scheduler, or alone.
+
+torchrun (and the runtime) export RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, MASTER_ADDR and
+MASTER_PORT; a script started by hand has none of them and becomes a one-replica group, so the
+training code has one path. The backend is NCCL when CUDA is available, gloo otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+#: Environment variable that overrides the node count (the runtime sets it).
+NODES_ENV = "ADAPTSCHED_NUM_NODES"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Where this process sits in the job."""
+
+    rank: int
+    world_size: int  # K, replicas
+    nodes: int  # N
+    local_rank: int
+    backend: str
+
+    @property
+    def device(self) -> torch.device:
+        if self.backend == "nccl":
+            return torch.device("cuda", self.local_rank)
+        return torch.device("cpu")
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"environment variable {name}: not an integer: {value!r}") from None
+
+
+def init_distributed(backend: str | None = None) -> Topology:
+    """Join (or create) the default process group and describe it."""
+    if backend is None:
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if not dist.is_initialized():
+        if "WORLD_SIZE" in os.environ and "MASTER_ADDR" in os.environ:
+            dist.init_process_group(backend, init_method="env://")
+        else:
+            dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
+    world = dist.get_world_size()
+    local_world = _env_int("LOCAL_WORLD_SIZE", world)
+    nodes = _env_int(NODES_ENV, max(1, math.ceil(world / max(local_world, 1))))
+    if not 1 <= nodes <= world:
+        raise ValueError(f"{NODES_ENV}: {nodes} nodes for {world} replicas")
+    topo = Topology(
+        rank=dist.get_rank(),
+        world_size=world,
+        nodes=nodes,
+        local_rank=_env_int("LOCAL_RANK", 0),
+        backend=dist.get_backend(),
+    )
+    if topo.backend == "nccl":
+        torch.cuda.set_device(topo.local_rank)
+    return topo

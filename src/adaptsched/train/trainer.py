@@ -1,0 +1,261 @@
+"""The adaptive trainer: one object a data-parallel training script drives.
+
+    trainer = AdaptiveTrainer(model, optimizer, train_set, limits=BatchLimits(64, 1024, 32, 128))
+    for epoch in trainer.epochs(10):
+        for x, y in trainer.batches():
+            F.nll_loss(trainer.model(x), y).backward()
+            trainer.step()          # replaces optimizer.step() and zero_grad()
+        scheduler.step()
+
+It picks the batch configuration for the replicas it runs on, scales the learning rate, counts
+progress in scale-invariant iterations (AdaScale: each step at gain r is worth r steps at M0),
+profiles step times, publishes hints, checkpoints, and resumes from its last checkpoint after a
+restart at any size, mid-epoch. ``epochs(n)`` runs until the progress equals n epochs' worth of
+iterations at M0, so "an epoch" is the same statistical work at any batch size; the last pass
+over the data stops early when that is reached.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import Dataset, TensorDataset, default_collate
+
+from adaptsched.models import GOODPUT, BatchLimits, JobModel, Metric
+from adaptsched.train.batching import BatchConfig, choose_config
+from adaptsched.train.checkpoint import CheckpointStore
+from adaptsched.train.distributed import Topology, init_distributed
+from adaptsched.train.hints import HintSink, NullSink
+from adaptsched.train.noise import NoiseScaleEstimator
+from adaptsched.train.profiler import StepProfiler
+from adaptsched.train.sampler import ElasticSampler, Shard
+from adaptsched.train.scaling import ScalingRule, adascale_gain, default_rule_for
+from adaptsched.train.signals import Preempted, PreemptionFlag
+from adaptsched.train.state import TrainerState, publish_hints
+from adaptsched.train.wrapper import AdaptiveDataParallel
+
+log = logging.getLogger(__name__)
+
+
+class AdaptiveTrainer(TrainerState):
+    """Adaptive batch size, LR scaling, noise scale, profiling and restarts for one job."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        dataset: Dataset[Any],
+        *,
+        limits: BatchLimits,
+        metric: Metric = GOODPUT,
+        lr_scheduler: Any = None,
+        scaling_rule: ScalingRule | None = None,
+        checkpoint_dir: str | None = None,
+        hint_sink: HintSink | None = None,
+        seed: int = 0,
+        collate_fn: Callable[[list[Any]], Any] = default_collate,
+        checkpoint_interval_s: float = 300.0,
+        refit_interval_s: float = 30.0,
+        fixed_config: BatchConfig | None = None,
+        topology: Topology | None = None,
+    ) -> None:
+        self.topo = topology or init_distributed()
+        self.limits = limits
+        self.metric = metric
+        self.optimizer = optimizer
+        self.lr_scheduler = lr_scheduler
+        self.rule = scaling_rule or default_rule_for(optimizer)
+        self.dataset = dataset
+        self.collate_fn = collate_fn
+        self.sampler = ElasticSampler(len(dataset), seed=seed)  # type: ignore[arg-type]
+        self.estimator = NoiseScaleEstimator()
+        self.profiler = StepProfiler(refit_interval_s=refit_interval_s)
+        self.store = CheckpointStore(checkpoint_dir) if checkpoint_dir else None
+        self.sink = hint_sink or NullSink()
+        self.checkpoint_interval_s = checkpoint_interval_s
+        self.fixed_config = fixed_config
+        self.preemption = PreemptionFlag()
+        self.preemption.install()
+        self.extra_state: dict[str, Any] = {}
+        self.progress = 0.0  # scale-invariant iterations at M0
+        self.steps = 0  # optimizer steps taken
+        self.epoch_closed = False  # the user's end-of-epoch code ran for sampler.epoch
+        self.config: BatchConfig | None = None
+        self.last_shard: Shard | None = None
+        self._mark_s: float | None = None
+        self._last_save_s = time.monotonic()
+        self._resumed = self.load_checkpoint(model)
+        self.model = AdaptiveDataParallel(model, self.topo)
+        self.grad_state = self.model.grad_state
+
+    # -- epochs and batches -------------------------------------------------------------------
+    @property
+    def iterations_per_epoch(self) -> float:
+        """Iterations at M0 in one pass over the data: the unit of statistical epochs."""
+        return self.sampler.length / self.limits.init_batch
+
+    @property
+    def statistical_epochs(self) -> float:
+        return self.progress / self.iterations_per_epoch
+
+    def epochs(self, count: float) -> Iterator[int]:
+        """Yield epoch numbers until ``count`` statistical epochs are done, resuming where the
+        last checkpoint left off; checkpoints after the caller's end-of-epoch code."""
+        target = count * self.iterations_per_epoch
+        self._target = target
+        self.decide_batch()  # first start or restart: re-decide for this allocation
+        while True:
+            if self.sampler.remaining == 0 and self.epoch_closed:
+                self.sampler.set_epoch(self.sampler.epoch + 1)
+                self.epoch_closed = False
+                self.decide_batch()
+            if self.progress >= target - 1e-9 and self.sampler.position == 0:
+                break
+            yield self.sampler.epoch
+            self.epoch_closed = True
+            self.save_checkpoint()
+            if self.progress >= target - 1e-9:
+                break
+        self._target = math.inf
+
+    _target = math.inf
+
+    def batches(self) -> Iterator[Any]:
+        """This replica's micro-batches for the rest of the current epoch. Call ``step()``
+        after the backward of each one."""
+        self._mark_s = None
+        world, rank = self.topo.world_size, self.topo.rank
+        while self.sampler.remaining > 0 and self.progress < self._target - 1e-9:
+            cfg = self.config or self.decide_batch()
+            per_micro = world * cfg.local_bsz
+            cycle = min(cfg.accum_steps + 1, math.ceil(self.sampler.remaining / per_micro))
+            full = self.sampler.remaining >= per_micro * (cfg.accum_steps + 1)
+            self.grad_state.micro_steps = cycle
+            self.grad_state.measure = full
+            for micro in range(cycle):
+                shard = self.sampler.next_shard(rank, world, cfg.local_bsz)
+                self.last_shard = shard
+                self.model.accumulating = micro < cycle - 1
+                yield self._load(shard)
+        self.model.accumulating = False
+
+    def _load(self, shard: Shard) -> Any:
+        if isinstance(self.dataset, TensorDataset):  # fast path: one gather per tensor
+            index = torch.tensor(shard.indices)
+            batch: Any = [t[index] for t in self.dataset.tensors]
+        else:
+            batch = self.collate_fn([self.dataset[i] for i in shard.indices])
+        return _to_device(batch, self.topo.device)
+
+    # -- one step -----------------------------------------------------------------------------
+    def lr_factor(self) -> tuple[float, float]:
+        """(learning-rate factor, AdaScale gain r) at the current total batch."""
+        cfg = self.config or self.decide_batch()
+        scale = cfg.total(self.topo.world_size) / self.limits.init_batch
+        stats = self.estimator.stats(self.limits.init_batch)
+        gain = adascale_gain(stats.var, stats.sqr, scale) if stats else 1.0
+        return self.rule.factor(gain, scale), gain
+
+    def step(self) -> bool:
+        """After each micro-batch's backward: on the last micro-step of an accumulation cycle,
+        take the optimizer step (LR scaled) and do the bookkeeping. Returns whether it did."""
+        now = time.perf_counter()
+        last, self._mark_s = self._mark_s, now
+        if self.model.accumulating:
+            return False
+        cfg = self.config or self.decide_batch()
+        if last is not None and self.grad_state.measure:
+            sync_s = now - self.grad_state.last_hook_s if self.topo.world_size > 1 else 0.0
+            self.profiler.record(
+                self.topo.nodes, self.topo.world_size, cfg.local_bsz, now - last, sync_s
+            )
+        factor, gain = self.lr_factor()
+        self._optimizer_step(factor)
+        self.grad_state.end_step()
+        save_due = time.monotonic() - self._last_save_s >= self.checkpoint_interval_s
+        sample, (stop, save) = self.grad_state.exchange(
+            cfg.local_bsz * (cfg.accum_steps + 1),
+            (float(self.preemption.requested), float(save_due and self.topo.rank == 0)),
+        )
+        if sample is not None:
+            self.estimator.update(sample)
+        self.progress += gain
+        self.steps += 1
+        if self.topo.rank == 0 and self.profiler.due():
+            self.profiler.refit()
+            publish_hints(self)
+        if stop > 0:
+            self.save_checkpoint()
+            log.info("preempted: checkpoint written at step %d, exiting", self.steps)
+            raise Preempted
+        if save > 0:
+            self.save_checkpoint()
+            self._mark_s = None
+        return True
+
+    def _optimizer_step(self, factor: float) -> None:
+        groups = self.optimizer.param_groups
+        base = [g["lr"] for g in groups]
+        for g, lr in zip(groups, base, strict=True):
+            g["lr"] = lr * factor
+        try:
+            self.optimizer.step()
+        finally:
+            for g, lr in zip(groups, base, strict=True):
+                g["lr"] = lr
+        self.optimizer.zero_grad(set_to_none=True)
+
+    # -- batch decisions ----------------------------------------------------------------------
+    def job_model(self) -> JobModel | None:
+        """The current performance model, once both halves have been measured."""
+        params = self.profiler.params
+        stats = self.estimator.stats(self.limits.init_batch)
+        if params is None or stats is None:
+            return None
+        return JobModel(params, stats, self.limits)
+
+    def decide_batch(self) -> BatchConfig:
+        """Rank 0 picks the configuration and every replica adopts it."""
+        if self.fixed_config is not None:
+            chosen = self.fixed_config
+        else:
+            if self.topo.rank == 0 and self.profiler.observations() is not None:
+                self.profiler.refit()
+            chosen = choose_config(
+                self.limits,
+                self.job_model() if self.topo.rank == 0 else None,
+                self.metric,
+                self.topo.nodes,
+                self.topo.world_size,
+                self.config,
+            )
+            if self.topo.world_size > 1:
+                pair = torch.tensor([chosen.local_bsz, chosen.accum_steps])
+                dist.broadcast(pair, src=0)
+                chosen = BatchConfig(int(pair[0]), int(pair[1]))
+        if chosen != self.config:
+            log.info("batch configuration %s (replicas %d)", chosen, self.topo.world_size)
+            self.grad_state_reset()
+        self.config = chosen
+        return chosen
+
+    def grad_state_reset(self) -> None:
+        if hasattr(self, "grad_state"):
+            self.grad_state.reset_pairing()
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if device.type == "cpu":
+        return batch
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, list | tuple):
+        return type(batch)(_to_device(b, device) for b in batch)
+    return batch

@@ -1,0 +1,48 @@
+"""Gradient-noise-scale estimate on a synthetic problem with a known noise scale, through the
+real DDP hook (two gloo replicas, and the one-replica fallback with and without accumulation);
+the optimizer must apply exactly the scaling rule's learning rate."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from train_launcher import launch
+
+from adaptsched.train import adascale_gain, get_scaling_rule
+
+pytestmark = pytest.mark.slow
+
+TRUE_NOISE_SCALE = 200.0  # tr(Sigma) / |G|^2 of the synthetic problem
+LOCAL_BSZ = 16
+
+
+@pytest.mark.parametrize(
+    ("replicas", "accum_steps", "rule"),
+    [(2, 0, "adascale"), (1, 3, "adascale"), (2, 1, "linear")],
+)
+def test_noise_scale_within_20_percent(
+    tmp_path: Path, replicas: int, accum_steps: int, rule: str
+) -> None:
+    out = tmp_path / "noise.json"
+    args = ["--out", str(out), "--noise-scale", str(TRUE_NOISE_SCALE)]
+    args += ["--accum-steps", str(accum_steps), "--local-bsz", str(LOCAL_BSZ), "--rule", rule]
+    job = launch("noise_job.py", replicas, args, tmp_path / "logs")
+    assert job.wait(90) == [0] * replicas, job.output()
+    result = json.loads(out.read_text())
+    assert result["updates"] >= 100
+    assert result["noise_scale"] == pytest.approx(TRUE_NOISE_SCALE, rel=0.2)
+    assert result["sqr"] == pytest.approx(1.0, rel=0.2)
+    assert result["var_at_m0"] == pytest.approx(result["trace"] / LOCAL_BSZ)
+    # the optimizer stepped with base lr x the rule's factor, every step
+    assert result["max_lr_error"] < 1e-4
+    scale = replicas * (accum_steps + 1)
+    gain = adascale_gain(result["var_at_m0"], result["sqr"], scale)
+    assert result["final_gain"] == pytest.approx(gain)
+    assert result["final_factor"] == pytest.approx(get_scaling_rule(rule).factor(gain, scale))
+    if rule == "adascale" and scale > 1:  # close to the gain of the true statistics
+        true_gain = adascale_gain(TRUE_NOISE_SCALE / LOCAL_BSZ, 1.0, scale)
+        assert result["final_gain"] == pytest.approx(true_gain, rel=0.1)
+        assert not math.isclose(true_gain, scale, rel_tol=0.05)  # the test can tell r from S
