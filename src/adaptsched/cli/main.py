@@ -18,6 +18,7 @@ from adaptsched import __version__
 #: and a subcommand's heavy dependencies (torch) load only when it runs.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("adaptsched.cli.demo", "show what adaptsched does, end to end, in a minute"),
+    "sim": ("adaptsched.cli.sim", "simulate workload traces under a scheduling policy"),
 }
 
 

@@ -1,0 +1,45 @@
+"""What a simulated job knows about itself: the throughput model it fitted on the step times it
+has actually measured, the gradient statistics it measured last, and its prior before that.
+
+Prior (no step measured yet): perfectly linear scaling (no synchronisation cost, compute time
+proportional to the local batch) and efficiency 1 at every batch size, i.e. the speedup of k
+GPUs is k, as in the Pollux paper's simulator; the job starts at the smallest admissible batch,
+max(M0, k x min local batch).
+"""
+
+from __future__ import annotations
+
+from adaptsched.models import GradStats, StepObservations, ThroughputParams, fit_throughput
+
+#: Linear-speedup prior: T_grad = 1 ms x m, T_sync = 0.
+PRIOR_PARAMS = ThroughputParams(
+    alpha_c=0.0, beta_c=1e-3, alpha_n=0.0, beta_n=0.0, alpha_r=0.0, beta_r=0.0, gamma=1.0
+)
+#: No measured gradient: sqr = 0 gives an infinite noise scale, i.e. efficiency 1.
+PRIOR_GRAD = GradStats(sqr=0.0, var=1.0)
+
+ObsKey = tuple[int, int, int]  # (nodes, replicas, local batch)
+
+
+class FitCache:
+    """Fitted parameters keyed by the exact set of observations.
+
+    The simulated truth is deterministic, so two jobs of one application that measured the same
+    configurations fit the same model; sharing the fit saves most of the optimiser calls.
+    """
+
+    def __init__(self) -> None:
+        self._fits: dict[tuple[str, tuple[ObsKey, ...]], ThroughputParams] = {}
+        self.misses = 0
+
+    def params(self, app: str, observed: dict[ObsKey, tuple[float, float]]) -> ThroughputParams:
+        keys = tuple(sorted(observed))
+        hit = self._fits.get((app, keys))
+        if hit is None:
+            rows = [(*key, *observed[key]) for key in keys]
+            cols = list(zip(*rows, strict=True))
+            obs = StepObservations(*(list(c) for c in cols))
+            hit = fit_throughput(obs)
+            self._fits[app, keys] = hit
+            self.misses += 1
+        return hit

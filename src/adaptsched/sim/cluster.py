@@ -1,0 +1,77 @@
+"""The nodes of a (simulated) cluster and the checks every decision must pass.
+
+A ``Cluster`` is a growable list of nodes, each with a time from which it can be used, so that
+autoscaling (nodes with a provisioning delay and a lifetime) can be added without reshaping it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from adaptsched.policy.base import NodeInfo, Placement
+from adaptsched.sim.errors import SimulationError
+
+
+@dataclass(frozen=True)
+class Node:
+    node_id: str
+    gpus: int
+    ready_at_s: float = 0.0  # provisioning finishes at this time
+
+    def info(self, now_s: float) -> NodeInfo:
+        return NodeInfo(node_id=self.node_id, gpus=self.gpus, ready=now_s >= self.ready_at_s)
+
+
+class Cluster:
+    """The current set of nodes (may grow and shrink)."""
+
+    def __init__(self, nodes: list[Node] | None = None) -> None:
+        self.nodes: list[Node] = list(nodes or [])
+
+    @classmethod
+    def uniform(cls, num_nodes: int, gpus_per_node: int) -> Cluster:
+        if num_nodes < 1 or gpus_per_node < 1:
+            raise ValueError("cluster: need at least one node with at least one GPU")
+        return cls([Node(f"n{i}", gpus_per_node) for i in range(num_nodes)])
+
+    def add_node(self, gpus: int, ready_at_s: float = 0.0) -> Node:
+        taken = {n.node_id for n in self.nodes}
+        index = next(i for i in range(len(self.nodes) + 1) if f"n{i}" not in taken)
+        node = Node(f"n{index}", gpus, ready_at_s)
+        self.nodes.append(node)
+        return node
+
+    def remove_node(self, node_id: str) -> None:
+        self.nodes = [n for n in self.nodes if n.node_id != node_id]
+
+    def infos(self, now_s: float) -> tuple[NodeInfo, ...]:
+        return tuple(n.info(now_s) for n in self.nodes)
+
+    def total_gpus(self, now_s: float) -> int:
+        return sum(n.gpus for n in self.nodes if now_s >= n.ready_at_s)
+
+    def check(self, allocations: Mapping[str, Placement], now_s: float) -> None:
+        """Raise if a decision uses unknown or unready nodes, exceeds a node's GPUs, or puts
+        two multi-node jobs on one node (interference avoidance, Pollux section 4.2)."""
+        nodes = {n.node_id: n for n in self.nodes}
+        used: Counter[str] = Counter()
+        spanning: Counter[str] = Counter()
+        for job_id, placement in allocations.items():
+            distinct = set(placement)
+            for node_id in distinct:
+                node = nodes.get(node_id)
+                if node is None or now_s < node.ready_at_s:
+                    raise SimulationError(f"job {job_id}: node {node_id!r} unknown or not ready")
+                if len(distinct) > 1:
+                    spanning[node_id] += 1
+            used.update(placement)
+        for node_id, count in used.items():
+            if count > nodes[node_id].gpus:
+                raise SimulationError(
+                    f"node {node_id}: {count} GPUs allocated, only {nodes[node_id].gpus} exist"
+                )
+        shared = [n for n, c in spanning.items() if c > 1]
+        if shared:
+            raise SimulationError(f"node {shared[0]}: hosts more than one multi-node job")

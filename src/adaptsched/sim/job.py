@@ -1,0 +1,155 @@
+"""One simulated training job: where it runs, how far it got, what it has measured.
+
+Progress is counted in iterations at the initial batch M0: one iteration at total batch M
+advances it by M/M0 x E(M) with E the statistical efficiency (Pollux, section 3.1); the job
+ends after its application's last epoch.
+"""
+
+from __future__ import annotations
+
+from adaptsched.models import GradStats, JobModel
+from adaptsched.policy.batching import split_batch
+from adaptsched.sim.belief import PRIOR_GRAD, PRIOR_PARAMS, FitCache, ObsKey
+from adaptsched.sim.lifecycle import JobEvent, JobState, holds_gpus, transition
+from adaptsched.sim.truth import ProfileTruth
+from adaptsched.sim.workload import JobSpec
+
+
+class SimJob:
+    """Mutable state of one job inside the simulated cluster (never handed to a policy)."""
+
+    def __init__(self, spec: JobSpec, truth: ProfileTruth, adaptive: bool, fits: FitCache) -> None:
+        self.spec = spec
+        self.truth = truth
+        self.app = truth.spec
+        self.limits = self.app.limits()
+        self.fits = fits
+        self.fixed_batch = self.app.fixed_batch or (None if adaptive else spec.batch_size)
+        self.fixed_replicas = None if adaptive else spec.num_replicas
+        self.state = JobState.PENDING
+        self.node_ids: tuple[str, ...] = ()
+        self.counts: tuple[int, ...] = ()
+        self.local_bsz = 0
+        self.accum_steps = 0
+        self.progress = 0.0  # iterations at M0
+        self.epoch = 0  # 0-based epoch in progress
+        self.delay_left_s = 0.0
+        self.attained_gpu_s = 0.0
+        self.starts = 0
+        self.completion_time_s: float | None = None
+        self.observed: dict[ObsKey, tuple[float, float]] = {}
+        self.grad: GradStats | None = None
+        self._model: JobModel | None = None
+        self._model_obs = -1
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def fire(self, event: JobEvent) -> None:
+        """The one place where the job's state changes."""
+        self.state = transition(self.state, event)
+
+    @property
+    def replicas(self) -> int:
+        return sum(self.counts)
+
+    @property
+    def restarts(self) -> int:
+        return max(self.starts - 1, 0)
+
+    @property
+    def total_batch(self) -> int:
+        return self.replicas * self.local_bsz * (self.accum_steps + 1)
+
+    def place(self, node_ids: tuple[str, ...], restart_s: float) -> None:
+        """Move to a new allocation (empty: stop); every (re)start costs ``restart_s``."""
+        if not node_ids:
+            self.fire(JobEvent.DEALLOCATE)
+            self.fire(JobEvent.STOPPED)
+            self.node_ids, self.counts, self.local_bsz, self.accum_steps = (), (), 0, 0
+            return
+        self.fire(JobEvent.ALLOCATE if not holds_gpus(self.state) else JobEvent.REALLOCATE)
+        order: dict[str, int] = {}
+        for node in node_ids:
+            order[node] = order.get(node, 0) + 1
+        self.node_ids, self.counts = tuple(node_ids), tuple(order.values())
+        self.delay_left_s = restart_s
+        self.starts += 1
+        self.choose_batch()
+
+    # -- beliefs ---------------------------------------------------------------------------
+    def model(self) -> JobModel:
+        """The job's own current model (fitted on what it measured, else the prior)."""
+        if self._model is None or self._model_obs != len(self.observed):
+            params = self.fits.params(self.app.name, self.observed) if self.observed else None
+            self._model = JobModel(params or PRIOR_PARAMS, PRIOR_GRAD, self.limits)
+            self._model_obs = len(self.observed)
+        grad = self.grad or PRIOR_GRAD
+        if self._model.grad is not grad:
+            self._model = JobModel(self._model.params, grad, self.limits)
+        return self._model
+
+    def choose_batch(self) -> None:
+        """Local batch and accumulation for the current allocation."""
+        k = self.replicas
+        if self.fixed_batch is not None:
+            self.local_bsz, self.accum_steps = split_batch(self.fixed_batch, k, self.limits)
+            return
+        if self.observed:
+            choice = self.model().best_config(len(self.counts), k)
+            if bool(choice.feasible):
+                self.local_bsz, self.accum_steps = int(choice.local_bsz), int(choice.accum_steps)
+                return
+        start = min(max(self.app.init_batch, self.app.min_local * k), self.app.max_batch)
+        self.local_bsz, self.accum_steps = split_batch(start, k, self.limits)
+
+    # -- progress --------------------------------------------------------------------------
+    def _rate(self) -> float:
+        """True progress per second now; records what the job measures while running."""
+        step, sync = self.truth.step_sync(self.counts, self.local_bsz)
+        key = (len(self.counts), self.replicas, self.local_bsz)
+        if key not in self.observed:
+            self.observed[key] = (step, sync)
+        batch = self.total_batch
+        sqr, var = self.truth.grad_stats(batch, self.epoch)
+        if self.grad is None or (self.grad.sqr, self.grad.var) != (sqr, var):
+            self.grad = GradStats(sqr=sqr, var=var)
+        scale = batch / self.app.init_batch
+        gain = (var + sqr) / (var / scale + sqr) if var + sqr > 0 else scale
+        return gain / (step + (step - sync) * self.accum_steps)
+
+    def advance(self, start_s: float, seconds: float) -> None:
+        """Run for ``seconds`` from ``start_s``: restart delay first, then training."""
+        if not holds_gpus(self.state):
+            return
+        k = self.replicas
+        delay = min(self.delay_left_s, seconds)
+        self.delay_left_s -= delay
+        self.attained_gpu_s += delay * k
+        now, seconds = start_s + delay, seconds - delay
+        if self.delay_left_s > 0:
+            return
+        if self.state is not JobState.RUNNING:
+            self.fire(JobEvent.READY)
+        while seconds > 0:
+            rate = self._rate()
+            need = (self.truth.epoch_end(self.epoch) - self.progress) / rate
+            used = min(need, seconds)
+            now, seconds = now + used, seconds - used
+            self.attained_gpu_s += used * k
+            if used < need:
+                self.progress += used * rate
+            else:
+                self.progress = self.truth.epoch_end(self.epoch)
+                self.epoch += 1
+                if self.epoch >= self.app.epochs:
+                    self.completion_time_s = now
+                    self.fire(JobEvent.COMPLETE)
+                    return
+            self.choose_batch()
+
+    def remaining_fraction(self) -> float:
+        return max(1.0 - self.progress / self.truth.total_progress, 1e-9)
+
+    def epoch_fraction(self) -> float:
+        start = self.truth.epoch_end(self.epoch - 1) if self.epoch > 0 else 0.0
+        span = self.truth.epoch_end(self.epoch) - start
+        return float(min(max((self.progress - start) / span, 0.0), 1.0)) if span > 0 else 0.0

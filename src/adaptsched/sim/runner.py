@@ -1,0 +1,109 @@
+"""Running one workload through the simulator: build the jobs and the cluster, drive the round
+loop with a virtual clock, collect the results."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from adaptsched.policy.base import Policy
+from adaptsched.sim.backend import BackendConfig, SimulatedBackend
+from adaptsched.sim.belief import FitCache
+from adaptsched.sim.cluster import Cluster
+from adaptsched.sim.job import SimJob
+from adaptsched.sim.loop import RoundHook, RoundLoop, VirtualClock
+from adaptsched.sim.profile import Profile, load_profiles
+from adaptsched.sim.results import JobResult, RoundLog, SimResult
+from adaptsched.sim.truth import ProfileTruth
+from adaptsched.sim.workload import JobSpec, check_applications, load_workload
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """The simulated cluster (defaults: the Pollux paper's simulation)."""
+
+    nodes: int = 16
+    gpus_per_node: int = 4
+    interval_s: float = 60.0
+    restart_s: float = 30.0
+    max_time_s: float = 30 * 24 * 3600.0  # give up (error) after this much simulated time
+
+    def __post_init__(self) -> None:
+        if self.nodes < 1 or self.gpus_per_node < 1:
+            raise ValueError("SimConfig: nodes and gpus_per_node must be >= 1")
+        if self.interval_s <= 0 or self.restart_s < 0:
+            raise ValueError("SimConfig: interval_s must be > 0 and restart_s >= 0")
+
+
+def build_jobs(
+    workload: Sequence[JobSpec], truths: Mapping[str, ProfileTruth], adaptive: bool
+) -> list[SimJob]:
+    fits = FitCache()
+    return [SimJob(spec, truths[spec.application], adaptive, fits) for spec in workload]
+
+
+def simulate(
+    workload: Sequence[JobSpec],
+    profiles: Mapping[str, Profile] | Mapping[str, ProfileTruth],
+    policy: Policy,
+    config: SimConfig | None = None,
+    hooks: Sequence[RoundHook] = (),
+) -> SimResult:
+    """Run ``workload`` under ``policy`` until every job has finished."""
+    config = config or SimConfig()
+    truths = {
+        name: p if isinstance(p, ProfileTruth) else ProfileTruth(p) for name, p in profiles.items()
+    }
+    jobs = build_jobs(workload, truths, policy.adaptive_jobs)
+    cluster = Cluster.uniform(config.nodes, config.gpus_per_node)
+    backend = SimulatedBackend(jobs, cluster, BackendConfig(restart_s=config.restart_s))
+    round_log = RoundLog()
+    loop = RoundLoop(policy, backend, VirtualClock(), config.interval_s, (round_log, *hooks))
+    loop.run(max_rounds=int(config.max_time_s / config.interval_s) + 1)
+    log.debug(
+        "%s: %d rounds, %d fits", policy.name, loop.rounds, jobs[0].fits.misses if jobs else 0
+    )
+    return SimResult(
+        policy=policy.name,
+        jobs=tuple(_job_result(j) for j in jobs),
+        rounds=loop.rounds,
+        timeline_s=tuple(round_log.time_s),
+        gpus_in_use=tuple(round_log.gpus_in_use),
+        total_gpus=config.nodes * config.gpus_per_node,
+        policy_latency_s=tuple(round_log.policy_s),
+    )
+
+
+def _job_result(job: SimJob) -> JobResult:
+    done = float(job.completion_time_s or 0.0)
+    return JobResult(
+        name=job.spec.name,
+        application=job.spec.application,
+        submit_time_s=job.spec.submit_time_s,
+        completion_time_s=done,
+        jct_s=done - job.spec.submit_time_s,
+        gpu_hours=job.attained_gpu_s / 3600.0,
+        restarts=job.restarts,
+    )
+
+
+def load_truths(traces_dir: Path | str, apps: set[str] | None = None) -> dict[str, ProfileTruth]:
+    """The truth of every (or the named) application profiled under ``traces_dir``."""
+    return {name: ProfileTruth(p) for name, p in load_profiles(traces_dir, apps).items()}
+
+
+def run_workload_file(
+    path: Path | str,
+    truths: Mapping[str, ProfileTruth],
+    policy: Policy,
+    config: SimConfig | None = None,
+    hooks: Sequence[RoundHook] = (),
+) -> SimResult:
+    """Load one workload CSV (checking each job's application has a profile) and simulate it."""
+    workload = load_workload(path)
+    check_applications(path, workload, set(truths))
+    return simulate(workload, truths, policy, config, hooks)

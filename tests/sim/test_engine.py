@@ -1,0 +1,153 @@
+"""The simulator end to end on a synthetic application: capacity, completion, restart cost,
+determinism, online learning of adaptive jobs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from synthetic import mixed_jobs, write_profile, write_workload
+
+from adaptsched.policy.base import ClusterSnapshot, Decision, Policy
+from adaptsched.policy.packing import FreeGpus
+from adaptsched.policy.registry import available_policies, make_policy
+from adaptsched.sim.backend import BackendConfig, SimulatedBackend
+from adaptsched.sim.belief import PRIOR_PARAMS
+from adaptsched.sim.cluster import Cluster
+from adaptsched.sim.errors import SimulationError
+from adaptsched.sim.loop import RoundLoop, RoundRecord, VirtualClock
+from adaptsched.sim.runner import SimConfig, build_jobs, load_truths, simulate
+from adaptsched.sim.workload import load_workload
+
+SMALL = SimConfig(nodes=3, gpus_per_node=4, interval_s=20.0, restart_s=5.0)
+#: Options that keep a randomised policy quick in tests (ignored by the others).
+FAST = {"seed": 3, "population": 16, "generations": 5}
+
+
+@pytest.fixture
+def truths(tmp_path: Path) -> dict:
+    return load_truths(write_profile(tmp_path / "traces").parent)
+
+
+class CapacityCheck:
+    def __init__(self) -> None:
+        self.rounds = 0
+
+    def on_round(self, record: RoundRecord) -> None:
+        assert record.gpus_in_use <= record.total_gpus
+        self.rounds += 1
+
+
+class Mover(Policy):
+    """Moves its one job to another node every round (to count restarts)."""
+
+    name: ClassVar[str] = "mover"
+    adaptive_jobs: ClassVar[bool] = False
+
+    def decide(self, snapshot: ClusterSnapshot) -> Decision:
+        job = snapshot.jobs[0]
+        nodes = [n.node_id for n in snapshot.nodes]
+        current = job.allocation[0] if job.allocation else nodes[-1]
+        target = nodes[(nodes.index(current) + 1) % len(nodes)]
+        return Decision(allocations={job.job_id: (target,)})
+
+
+class Greedy(Policy):
+    """Adaptive placeholder: every job gets as many GPUs as it may, first come first served."""
+
+    name: ClassVar[str] = "greedy-test"
+
+    def decide(self, snapshot: ClusterSnapshot) -> Decision:
+        free = FreeGpus(snapshot, {})
+        out = {}
+        for job in snapshot.jobs:
+            for k in range(min(job.max_replicas, free.total), 0, -1):
+                placement = free.pack(k)
+                if placement:
+                    out[job.job_id] = placement
+                    break
+        return Decision(allocations=out)
+
+
+class Hog(Policy):
+    name: ClassVar[str] = "hog"
+
+    def decide(self, snapshot: ClusterSnapshot) -> Decision:
+        return Decision(allocations={j.job_id: ("n0",) * 5 for j in snapshot.jobs})
+
+
+def _workload(tmp_path: Path, jobs: list) -> tuple:
+    return load_workload(write_workload(tmp_path / "w.csv", jobs))
+
+
+@pytest.mark.parametrize("name", available_policies())
+def test_every_job_completes_within_capacity(tmp_path: Path, truths: dict, name: str) -> None:
+    workload = _workload(tmp_path, mixed_jobs(10))
+    check = CapacityCheck()
+    result = simulate(workload, truths, make_policy(name, **FAST), SMALL, hooks=[check])
+    assert len(result.jobs) == 10
+    assert all(j.completion_time_s > j.submit_time_s for j in result.jobs)
+    assert check.rounds == result.rounds > 0
+    assert max(result.gpus_in_use) <= 12
+    summary = result.summary()
+    assert summary["gpu_hours"] > 0 and summary["mean_jct_s"] > 0
+
+
+@pytest.mark.parametrize("name", available_policies())
+def test_same_seed_same_result(tmp_path: Path, truths: dict, name: str) -> None:
+    workload = _workload(tmp_path, mixed_jobs(8))
+    runs = [simulate(workload, truths, make_policy(name, **FAST), SMALL) for _ in range(2)]
+    assert runs[0].jobs == runs[1].jobs
+    assert runs[0].gpus_in_use == runs[1].gpus_in_use
+
+
+def test_restart_cost_is_charged(tmp_path: Path, truths: dict) -> None:
+    workload = _workload(tmp_path, [("solo", 0, 1, 32)])
+    interval_s, restart_s = 5.0, 2.0
+    config = SimConfig(nodes=3, gpus_per_node=4, interval_s=interval_s, restart_s=restart_s)
+    still = simulate(workload, truths, make_policy("fifo"), config).jobs[0]
+    compute_s = still.jct_s - interval_s - restart_s  # first round at 5 s, then one start
+    assert still.restarts == 0 and compute_s > 10
+    moved = simulate(workload, truths, Mover(), config).jobs[0]
+    chunk_s = interval_s - restart_s  # training per round when restarting every round
+    rounds = math.ceil(compute_s / chunk_s)
+    assert moved.restarts == rounds - 1
+    expected_s = interval_s * rounds + restart_s + compute_s - chunk_s * (rounds - 1)
+    assert moved.jct_s == pytest.approx(expected_s)
+    assert moved.gpu_hours == pytest.approx(still.gpu_hours + restart_s * (rounds - 1) / 3600)
+
+
+def test_adaptive_jobs_learn_online(tmp_path: Path, truths: dict) -> None:
+    workload = _workload(tmp_path, mixed_jobs(4))
+    jobs = build_jobs(workload, truths, adaptive=True)
+    backend = SimulatedBackend(jobs, Cluster.uniform(3, 4), BackendConfig(restart_s=5.0))
+    loop = RoundLoop(Greedy(), backend, VirtualClock(), 20.0)
+    loop.run(max_rounds=10_000)
+    for job in jobs:
+        assert job.observed, "a job that ran measured its step times"
+        assert job.model().params != PRIOR_PARAMS
+        assert job.model().grad.sqr > 0
+    assert any(len(j.observed) > 1 for j in jobs)  # batch size or allocation changed
+    assert max(j.local_bsz * j.replicas * (j.accum_steps + 1) for j in jobs) >= 8
+
+
+def test_impossible_decision_is_refused(tmp_path: Path, truths: dict) -> None:
+    workload = _workload(tmp_path, mixed_jobs(2))
+    with pytest.raises(SimulationError, match="node n0: 5 GPUs allocated, only 4 exist"):
+        simulate(workload, truths, Hog(), SMALL)
+
+
+def test_cluster_grows_and_shrinks() -> None:
+    cluster = Cluster.uniform(2, 4)
+    node = cluster.add_node(8, ready_at_s=100.0)
+    assert node.node_id == "n2"
+    assert cluster.total_gpus(50.0) == 8 and cluster.total_gpus(100.0) == 16
+    assert [n.ready for n in cluster.infos(50.0)] == [True, True, False]
+    with pytest.raises(SimulationError, match="not ready"):
+        cluster.check({"a": ("n2",)}, 50.0)
+    with pytest.raises(SimulationError, match="more than one multi-node job"):
+        cluster.check({"a": ("n0", "n1"), "b": ("n1", "n0")}, 50.0)
+    cluster.remove_node("n0")
+    assert [n.node_id for n in cluster.nodes] == ["n1", "n2"]
