@@ -1,12 +1,27 @@
 """Fitting the throughput model to observed step times.
 
-``fit_pollux`` reproduces the fitter of the Pollux paper (Qiao et al., OSDI'21; AdaptDL's
-``fit_perf_params``): root-mean-square log error of compute and optimizer-step times, a small
-L2 pull of gamma towards 1, a penalty on the retrogression slopes, parameters the data cannot
-identify frozen at their initial values, and the prior that cross-node synchronisation is at
-least 1.1x the intra-node one when no multi-node run was seen.
+``fit_throughput`` is adaptsched's default fitter; ``fit_pollux`` (re-exported from
+:mod:`adaptsched.models.pollux_fit`) reproduces the Pollux paper's fitter as the baseline.
 
-``fit_throughput`` is adaptsched's default fitter (see its docstring).
+Design of ``fit_throughput`` (docs/models.md has the measurements behind each choice):
+
+- the model is the Pollux form plus two cross-node terms (see :mod:`.throughput`): a
+  contention term for several replicas sharing a node's link, relieved as more nodes share the
+  traffic, and a slow growth with the number of nodes. Unlike Pollux's ``beta_n * (K - 2)``,
+  neither grows without bound in K at a fixed number of replicas per node, which is what makes
+  predictions for allocations larger than any observed one usable;
+- repeated configurations are merged (median per (N, K, m)) and weighted by their count;
+- residuals are log errors of the step time (what throughput depends on) plus, with a lower
+  weight, of the compute time ``step - sync`` where sync time was measured, under a soft-L1
+  loss so that a straggling measurement cannot drag the fit;
+- every term the observations cannot identify is frozen: a sync term is kept only if its
+  column raises the rank of the design over the distinct observed (N, K), tried in order from
+  the most optimistic one, so two-node data extrapolate with the shared-contention term, never
+  with a linear growth in K; frozen sync terms are 0 (optimistic, as in Pollux), alpha_c is
+  half the compute time when one local batch was seen, gamma is 1 without any synchronisation;
+- the start comes from linear least squares (compute time on [1, m]; measured sync time on
+  the sync terms), then trust-region least squares with the exact Jacobian refines it, all
+  parameters bounded (>= 0, gamma in [1, 10]); the result is deterministic and always finite.
 """
 
 from __future__ import annotations
@@ -14,76 +29,206 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
+from adaptsched.models.fit_core import GroupedObservations, group_observations, log_overlap
 from adaptsched.models.observations import StepObservations
+from adaptsched.models.pollux_fit import fit_pollux
 from adaptsched.models.throughput import ThroughputParams
 
-# Parameter order: alpha_c, beta_c, alpha_n, beta_n, alpha_r, beta_r, gamma.
-_POLLUX_INIT = np.array([1e-1, 1e-2, 1e-1, 1e-2, 1e-1, 1e-2, 1.0 + 1e-3])
-_POLLUX_LOWER = np.array([1e-8] * 6 + [1.0])
-_POLLUX_UPPER = np.array([np.inf] * 6 + [10.0])
-_TINY = 1e-8
+__all__ = ["fit_pollux", "fit_throughput"]
+
+# Index of each parameter in ThroughputParams.field_names().
+A_C, B_C, A_N, B_N, A_R, B_R, GAMMA, B_PPN, B_NODES = range(9)
+_N_PARAMS = 9
+#: Sync terms in the order they are tried: the most optimistic first.
+_CROSS_NODE_ORDER = (A_N, B_PPN, B_NODES, B_N)
+_INTRA_NODE_ORDER = (A_R, B_R)
+_COMPUTE_WEIGHT = 0.1  # compute-time residuals relative to step-time residuals
+_GAMMA_PRIOR = 1e-3  # weight of the pull of gamma towards 1 (little overlap)
+_GAMMA_START = 2.0
+_SOFT_L1_SCALE = 0.03  # log-error beyond which a residual counts linearly (~3 %)
+_CROSS_NODE_PRIOR = 1.1  # unseen cross-node sync >= 1.1 x intra-node (Pollux's prior)
 
 
-def _frozen_mask(obs: StepObservations) -> np.ndarray:
-    """Which parameters the observations cannot identify (Pollux's rules)."""
-    frozen = np.zeros(7, dtype=bool)
-    if np.unique(obs.local_bsz).size == 1:
-        frozen[0] = True  # alpha_c: one local batch cannot split intercept from slope
-    if not np.any(obs.nodes > 1):
-        frozen[[2, 3]] = True  # no multi-node run
-    if not np.any((obs.nodes == 1) & (obs.replicas > 1)):
-        frozen[[4, 5]] = True  # no single-node multi-replica run
-    if not np.any(obs.replicas > 2):
-        frozen[[3, 5]] = True  # slopes beyond 2 replicas unseen
-    return frozen
+def sync_design(nodes: np.ndarray, replicas: np.ndarray) -> np.ndarray:
+    """d T_sync / d params, shape (rows, 9): T_sync is linear in its seven coefficients."""
+    nodes = np.asarray(nodes, dtype=float)
+    replicas = np.asarray(replicas, dtype=float)
+    across = (nodes > 1).astype(float)
+    within = ((nodes <= 1) & (replicas > 1)).astype(float)
+    many = np.maximum(nodes, 2.0)
+    extra = np.maximum(replicas - 2.0, 0.0)
+    design = np.zeros((nodes.size, _N_PARAMS))
+    design[:, A_N] = across
+    design[:, B_N] = across * extra
+    design[:, B_PPN] = across * 2.0 * np.maximum(replicas / many - 1.0, 0.0) / many
+    design[:, B_NODES] = across * np.log2(many / 2.0)
+    design[:, A_R] = within
+    design[:, B_R] = within * extra
+    return design
 
 
-def _pollux_network_time(p: np.ndarray, nodes: np.ndarray, replicas: np.ndarray) -> np.ndarray:
-    alpha = np.select([nodes > 1, replicas > 1], [p[2], p[4]], _TINY)
-    beta = np.select([nodes > 1, replicas > 1], [p[3], p[5]], _TINY)
-    return alpha + beta * np.maximum(replicas - 2, _TINY)
+def _identified(design: np.ndarray, order: tuple[int, ...]) -> list[int]:
+    """Columns, tried in ``order``, that each raise the rank over the distinct rows."""
+    rows = np.unique(design[:, list(order)], axis=0)
+    kept: list[int] = []
+    for pos, col in enumerate(order):
+        trial = [order.index(c) for c in kept] + [pos]
+        sub = rows[:, trial]
+        scale = np.linalg.norm(sub, axis=0)
+        if scale[-1] == 0:
+            continue
+        if np.linalg.matrix_rank(sub / scale, tol=1e-8) == len(trial):
+            kept.append(col)
+    return kept
 
 
-def _pollux_loss(p: np.ndarray, obs: StepObservations) -> float:
-    t_grad = p[0] + p[1] * obs.local_bsz
-    t_sync = _pollux_network_time(p, obs.nodes, obs.replicas)
-    g = p[6]
-    log_opt = np.logaddexp(g * np.log(t_grad), g * np.log(t_sync)) / g
-    err_grad = np.sqrt(np.mean((np.log(t_grad) - np.log(obs.compute_time)) ** 2))
-    err_opt = np.sqrt(np.mean((log_opt - np.log(obs.step_time)) ** 2))
-    reg_gamma = 1e-3 * (g - 1.0) ** 2
-    reg_retro = 1e-2 * ((p[3] / p[2]) ** 2 + (p[5] / p[4]) ** 2)
-    return float(err_grad + err_opt + reg_gamma + reg_retro)
+def free_parameters(grouped: GroupedObservations) -> np.ndarray:
+    """Mask of the parameters the observations identify (the rest stay frozen)."""
+    free = np.zeros(_N_PARAMS, dtype=bool)
+    free[B_C] = True
+    free[A_C] = np.unique(grouped.local_bsz).size > 1
+    design = sync_design(grouped.nodes, grouped.replicas)
+    across = grouped.nodes > 1
+    within = (grouped.nodes <= 1) & (grouped.replicas > 1)
+    if np.any(across):
+        free[_identified(design[across], _CROSS_NODE_ORDER)] = True
+    if np.any(within):
+        free[_identified(design[within], _INTRA_NODE_ORDER)] = True
+    free[GAMMA] = bool(np.any(grouped.replicas > 1))
+    return free
 
 
-def fit_pollux(obs: StepObservations) -> ThroughputParams:
-    """The Pollux paper's fitter, reproduced (see module docstring)."""
-    init = _POLLUX_INIT.copy()
-    lower = _POLLUX_LOWER.copy()
-    upper = _POLLUX_UPPER.copy()
-    if np.unique(obs.local_bsz).size == 1:
-        init[0] = np.mean(obs.compute_time) / 2
-    frozen = _frozen_mask(obs)
-    lower[frozen] = upper[frozen] = init[frozen]
-    free = ~frozen
+def _nonneg_lstsq(design: np.ndarray, target: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Weighted least squares with coefficients >= 0 (columns scaled for conditioning)."""
+    scale = np.linalg.norm(design, axis=0)
+    scale[scale == 0] = 1.0
+    coef, _ = optimize.nnls(design * weight[:, None] / scale, target * weight)
+    return coef / scale
 
-    def loss(x: np.ndarray) -> float:
-        p = init.copy()
-        p[free] = x
-        return _pollux_loss(p, obs)
 
-    result = optimize.minimize(
-        loss, init[free], method="L-BFGS-B", bounds=list(zip(lower[free], upper[free], strict=True))
+def _compute_rows(grouped: GroupedObservations) -> np.ndarray:
+    """Rows whose compute time is measured: all with sync time, else single-replica ones."""
+    if grouped.sync_time is not None:
+        return np.ones(grouped.step_time.size, dtype=bool)
+    return grouped.replicas <= 1
+
+
+def _start(grouped: GroupedObservations, free: np.ndarray) -> np.ndarray:
+    """Initial parameters from linear sub-problems (relative errors, i.e. weights 1/y)."""
+    p = np.zeros(_N_PARAMS)
+    p[GAMMA] = _GAMMA_START if free[GAMMA] else 1.0
+    rows = _compute_rows(grouped)
+    if not np.any(rows):
+        rows = np.ones_like(rows)  # no clean compute time: the step time bounds it
+    m, comp = grouped.local_bsz[rows], grouped.compute_time[rows]
+    if free[A_C]:
+        coef = _nonneg_lstsq(np.stack([np.ones_like(m), m], axis=1), comp, 1.0 / comp)
+        p[A_C], p[B_C] = coef
+    else:
+        p[A_C] = float(np.median(comp)) / 2
+        p[B_C] = max(float(np.median(comp / m)) - p[A_C] / float(np.median(m)), 0.0)
+    t_grad_scale = float(np.median(comp))
+    p[A_C] = max(p[A_C], 1e-6 * t_grad_scale)
+    p[B_C] = max(p[B_C], 1e-6 * t_grad_scale / float(np.max(m)))
+    sync_cols = np.flatnonzero(
+        free & np.isin(np.arange(_N_PARAMS), [A_N, B_N, A_R, B_R, B_PPN, B_NODES])
     )
-    p = init.copy()
-    if np.all(np.isfinite(result.x)):
-        p[free] = result.x
-    if not np.any(obs.nodes > 1):
-        p[2] = max(p[2], p[4] * 1.1)
-        p[3] = max(p[3], p[5] * 1.1)
-    return ThroughputParams.from_array(p)
+    multi = grouped.replicas > 1
+    if sync_cols.size and np.any(multi):
+        design = sync_design(grouped.nodes[multi], grouped.replicas[multi])[:, sync_cols]
+        if grouped.sync_time is not None:
+            target = grouped.sync_time[multi]
+        else:
+            t_grad = p[A_C] + p[B_C] * grouped.local_bsz[multi]
+            target = np.maximum(grouped.step_time[multi] - t_grad, 0.0)
+        coef = _nonneg_lstsq(design, target, 1.0 / grouped.step_time[multi])
+        p[sync_cols] = np.maximum(coef, 1e-3 * float(np.median(target)) + 1e-9)
+    return p
+
+
+class _Problem:
+    """Weighted log-space residuals of one fit and their exact Jacobian."""
+
+    def __init__(self, grouped: GroupedObservations, base: np.ndarray, free: np.ndarray):
+        self.g = grouped
+        self.base = base
+        self.free = free
+        self.design = sync_design(grouped.nodes, grouped.replicas)
+        weight = np.sqrt(grouped.count / grouped.count.sum())
+        self.w_step = weight
+        rows = _compute_rows(grouped)
+        self.comp_rows = rows
+        self.w_comp = _COMPUTE_WEIGHT * weight[rows]
+        self.log_step = np.log(grouped.step_time)
+        self.log_comp = np.log(grouped.compute_time[rows])
+
+    def params(self, x: np.ndarray) -> np.ndarray:
+        p = self.base.copy()
+        p[self.free] = x
+        return p
+
+    def _parts(self, x: np.ndarray) -> tuple:
+        p = self.params(x)
+        t_grad = p[A_C] + p[B_C] * self.g.local_bsz
+        t_sync = self.design @ p
+        return p, t_grad, log_overlap(t_grad, t_sync, p[GAMMA])
+
+    def residuals(self, x: np.ndarray) -> np.ndarray:
+        p, t_grad, ov = self._parts(x)
+        r_step = self.w_step * (ov.value - self.log_step)
+        r_comp = self.w_comp * (np.log(t_grad[self.comp_rows]) - self.log_comp)
+        prior = [_GAMMA_PRIOR * (p[GAMMA] - 1.0)] if self.free[GAMMA] else []
+        return np.concatenate([r_step, r_comp, prior])
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        _, t_grad, ov = self._parts(x)
+        d_tgrad = np.zeros((t_grad.size, _N_PARAMS))
+        d_tgrad[:, A_C] = 1.0
+        d_tgrad[:, B_C] = self.g.local_bsz
+        j_step = ov.d_grad[:, None] * d_tgrad + ov.d_sync[:, None] * self.design
+        j_step[:, GAMMA] = ov.d_gamma
+        j_step *= self.w_step[:, None]
+        rows = self.comp_rows
+        j_comp = (self.w_comp / t_grad[rows])[:, None] * d_tgrad[rows]
+        blocks = [j_step, j_comp]
+        if self.free[GAMMA]:
+            prior = np.zeros((1, _N_PARAMS))
+            prior[0, GAMMA] = _GAMMA_PRIOR
+            blocks.append(prior)
+        return np.concatenate(blocks)[:, self.free]
+
+
+def _apply_priors(p: np.ndarray, grouped: GroupedObservations) -> np.ndarray:
+    """Unseen cross-node synchronisation is at least 1.1x the intra-node one (Pollux)."""
+    if not np.any(grouped.nodes > 1):
+        p[A_N] = max(p[A_N], p[A_R] * _CROSS_NODE_PRIOR)
+        p[B_N] = max(p[B_N], p[B_R] * _CROSS_NODE_PRIOR)
+    return p
 
 
 def fit_throughput(obs: StepObservations) -> ThroughputParams:
-    """adaptsched's default fitter (currently the Pollux fitter)."""
-    return fit_pollux(obs)
+    """adaptsched's default fitter (see module docstring): bounded, deterministic, finite."""
+    grouped = group_observations(obs)
+    free = free_parameters(grouped)
+    start = _start(grouped, free)
+    p = start
+    if np.any(free):
+        problem = _Problem(grouped, start, free)
+        lower = np.where(np.arange(_N_PARAMS) == GAMMA, 1.0, 0.0)[free]
+        upper = np.where(np.arange(_N_PARAMS) == GAMMA, 10.0, np.inf)[free]
+        x0 = np.clip(start[free], lower + 1e-12, upper - 1e-9)
+        result = optimize.least_squares(
+            problem.residuals,
+            x0,
+            jac=problem.jacobian,
+            bounds=(lower, upper),
+            method="trf",
+            loss="soft_l1",
+            f_scale=_SOFT_L1_SCALE,
+            x_scale="jac",
+        )
+        if np.all(np.isfinite(result.x)):
+            p = problem.params(np.clip(result.x, lower, upper))
+    p = _apply_priors(np.maximum(p, 0.0), grouped)
+    p[GAMMA] = min(max(p[GAMMA], 1.0), 10.0)
+    return ThroughputParams.from_array(p)

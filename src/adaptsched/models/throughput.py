@@ -6,6 +6,11 @@ Per micro-step compute time ``T_grad = alpha_c + beta_c * m``; gradient synchron
 ``T_opt = (T_grad^gamma + T_sync^gamma)^(1/gamma)``; one optimizer step with ``s``
 accumulation micro-steps takes ``T_iter = s * T_grad + T_opt``.
 
+adaptsched extends the cross-node term with two optional fields (both 0 gives Pollux's form):
+``beta_ppn * 2 * (K/N - 1) / N`` for replicas sharing a node's network link, a contention cost
+that the links of more nodes share, and ``beta_nodes * log2(N / 2)`` for growth with the number
+of nodes. Both vanish for one replica per node on two nodes, where Pollux's terms are measured.
+
 All functions broadcast over arrays of (nodes, replicas, local batch, accumulation steps).
 """
 
@@ -31,6 +36,8 @@ class ThroughputParams:
     alpha_r: float  # T_sync intercept, replicas on one node
     beta_r: float  # T_sync slope per replica beyond 2, one node
     gamma: float  # overlap exponent in [1, 10]: 1 = no overlap, large = full overlap
+    beta_ppn: float = 0.0  # T_sync across nodes per extra replica per node, times 2 / N
+    beta_nodes: float = 0.0  # T_sync across nodes per doubling of nodes beyond 2
 
     def __post_init__(self) -> None:
         for name, value in zip(self.field_names(), astuple(self), strict=True):
@@ -41,14 +48,34 @@ class ThroughputParams:
 
     @staticmethod
     def field_names() -> tuple[str, ...]:
-        return ("alpha_c", "beta_c", "alpha_n", "beta_n", "alpha_r", "beta_r", "gamma")
+        return (
+            "alpha_c",
+            "beta_c",
+            "alpha_n",
+            "beta_n",
+            "alpha_r",
+            "beta_r",
+            "gamma",
+            "beta_ppn",
+            "beta_nodes",
+        )
+
+    @property
+    def is_pollux_form(self) -> bool:
+        """True when the extension terms are zero (the 7-parameter model of Pollux)."""
+        return self.beta_ppn == 0.0 and self.beta_nodes == 0.0
 
     def as_array(self) -> np.ndarray:
+        """All fields in :meth:`field_names` order (9 values)."""
         return np.array(astuple(self), dtype=float)
 
     @classmethod
     def from_array(cls, values: np.ndarray) -> ThroughputParams:
-        return cls(*(float(v) for v in values))
+        """From 7 (Pollux form) or 9 values in :meth:`field_names` order."""
+        flat = [float(v) for v in np.asarray(values, dtype=float).reshape(-1)]
+        if len(flat) not in (7, len(cls.field_names())):
+            raise ModelInputError(f"ThroughputParams: expected 7 or 9 values, got {len(flat)}")
+        return cls(*flat)
 
 
 def compute_time(params: ThroughputParams, local_bsz: ArrayLike) -> np.ndarray:
@@ -63,6 +90,13 @@ def sync_time(params: ThroughputParams, nodes: ArrayLike, replicas: ArrayLike) -
     extra = np.maximum(replicas - 2.0, 0.0)
     within = params.alpha_r + params.beta_r * extra
     across = params.alpha_n + params.beta_n * extra
+    if not params.is_pollux_form:
+        many = np.maximum(nodes, 2.0)  # only used where nodes > 1
+        across = (
+            across
+            + params.beta_ppn * 2.0 * np.maximum(replicas / many - 1.0, 0.0) / many
+            + params.beta_nodes * np.log2(many / 2.0)
+        )
     t = np.where(nodes > 1, across, within)
     return np.where(replicas > 1, t, 0.0)
 

@@ -1,0 +1,156 @@
+"""Throughput-model fitting on the Pollux paper's measured job profiles, two fitters side by side.
+
+For every app in ``TRACES/traces`` both ``fit_pollux`` (the paper's fitter) and
+``fit_throughput`` (adaptsched's) are fitted twice:
+
+- in sample: on every row of placements.csv and scalability.csv, error on the same rows;
+- extrapolation: on rows with at most 2 nodes and at most 4 replicas, error on all others.
+
+Error is the mean absolute percentage error of the step time
+``iteration_time(params, nodes, replicas, local_bsz, 0)``. Fit times are wall-clock per fit.
+
+    .venv/bin/python benchmarks/model_fit.py --traces ../shared/pollux-traces --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from adaptsched.models import (
+    StepObservations,
+    ThroughputParams,
+    fit_pollux,
+    fit_throughput,
+    iteration_time,
+)
+
+DEFAULT_TRACES = os.environ.get("ADAPTSCHED_TRACES", "../shared/pollux-traces")
+FITTERS: dict[str, Callable[[StepObservations], ThroughputParams]] = {
+    "pollux": fit_pollux,
+    "adaptsched": fit_throughput,
+}
+#: The extrapolation split: fit on allocations of at most this many nodes and replicas.
+TRAIN_MAX_NODES = 2
+TRAIN_MAX_REPLICAS = 4
+
+
+@dataclass(frozen=True)
+class Profile:
+    """All measured rows of one app as columns (nodes, replicas, local batch, times in s)."""
+
+    nodes: np.ndarray
+    replicas: np.ndarray
+    local_bsz: np.ndarray
+    step_time: np.ndarray
+    sync_time: np.ndarray
+
+    def subset(self, mask: np.ndarray) -> Profile:
+        return Profile(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
+
+    def observations(self) -> StepObservations:
+        return StepObservations(
+            self.nodes, self.replicas, self.local_bsz, self.step_time, self.sync_time
+        )
+
+
+def _read_rows(path: Path) -> list[tuple[float, float, float, float, float]]:
+    """Rows of placements.csv ("1244" = 4 nodes, 11 replicas) or scalability.csv."""
+    rows = []
+    with path.open(newline="") as handle:
+        for line, rec in enumerate(csv.DictReader(handle), start=2):
+            try:
+                if "placement" in rec:
+                    digits = [int(c) for c in rec["placement"].strip()]
+                    nodes, replicas = len(digits), sum(digits)
+                else:
+                    nodes, replicas = int(rec["num_nodes"]), int(rec["num_replicas"])
+                values = (float(rec["local_bsz"]), float(rec["step_time"]))
+                rows.append((nodes, replicas, *values, float(rec["sync_time"])))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{path}:{line}: malformed row ({exc})") from exc
+    return rows
+
+
+def load_profile(app_dir: Path) -> Profile:
+    """placements.csv and scalability.csv of one app, concatenated."""
+    rows = _read_rows(app_dir / "placements.csv") + _read_rows(app_dir / "scalability.csv")
+    return Profile(*(np.array(col, dtype=float) for col in zip(*rows, strict=True)))
+
+
+def mape_pct(params: ThroughputParams, prof: Profile) -> float:
+    """Mean absolute percentage error of predicted step times (no accumulation)."""
+    pred = iteration_time(params, prof.nodes, prof.replicas, prof.local_bsz, 0)
+    return float(np.mean(np.abs(pred - prof.step_time) / prof.step_time) * 100)
+
+
+def evaluate_app(prof: Profile, fitter: Callable, times_ms: list[float]) -> dict[str, float]:
+    """In-sample and extrapolation errors of one fitter on one app; appends fit times."""
+    train = (prof.nodes <= TRAIN_MAX_NODES) & (prof.replicas <= TRAIN_MAX_REPLICAS)
+    out = {}
+    for name, fit_on, test_on in (
+        ("in_sample_mape_pct", prof, prof),
+        ("extrapolation_mape_pct", prof.subset(train), prof.subset(~train)),
+    ):
+        start = time.perf_counter()
+        params = fitter(fit_on.observations())
+        times_ms.append((time.perf_counter() - start) * 1000)
+        out[name] = round(mape_pct(params, test_on), 2)
+    return out
+
+
+def app_dirs(traces: Path) -> list[Path]:
+    root = traces / "traces"
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no traces directory (set --traces or ADAPTSCHED_TRACES)")
+    return sorted(p for p in root.iterdir() if (p / "placements.csv").is_file())
+
+
+def run(traces: Path) -> dict:
+    """The whole benchmark: every app, every fitter."""
+    times: dict[str, list[float]] = {name: [] for name in FITTERS}
+    apps = {}
+    for app_dir in app_dirs(traces):
+        prof = load_profile(app_dir)
+        apps[app_dir.name] = {
+            name: evaluate_app(prof, fitter, times[name]) for name, fitter in FITTERS.items()
+        }
+    return {
+        "apps": apps,
+        "fit_ms_p50": round(float(np.median(times["adaptsched"])), 2),
+        "pollux_fit_ms_p50": round(float(np.median(times["pollux"])), 2),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--traces", type=Path, default=Path(DEFAULT_TRACES))
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    result = run(args.traces)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for app, fits in result["apps"].items():
+        for name, errs in fits.items():
+            print(
+                f"{app:12s} {name:10s} in-sample {errs['in_sample_mape_pct']:6.2f}%  "
+                f"extrapolation {errs['extrapolation_mape_pct']:7.2f}%"
+            )
+    print(
+        f"fit_ms_p50 adaptsched {result['fit_ms_p50']} ms, pollux {result['pollux_fit_ms_p50']} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
