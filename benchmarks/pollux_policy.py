@@ -81,18 +81,23 @@ def advance(jobs: list[JobInfo], decision, now_s: float, rng, fresh: bool) -> li
     return out
 
 
-def run_case(jobs_count: int, rounds: int, seed: int, fresh: bool) -> dict[str, float]:
+def run_case(
+    jobs_count: int, rounds: int, seed: int, fresh: bool, patience: int | None
+) -> dict[str, float]:
     rng = np.random.default_rng(seed)
     nodes = tuple(NodeInfo(f"n{i:02d}", 4) for i in range(16))
-    policy = PolluxPolicy(seed=seed)
+    policy = PolluxPolicy(seed=seed, patience=patience)
     jobs = advance(make_jobs(jobs_count, rng), _empty(), 0.0, rng, fresh)
-    times_ms, utilities = [], []
+    times_ms, cpu_ms, utilities, objectives, generations = [], [], [], [], []
     for r in range(rounds):
         snap = ClusterSnapshot(time_s=r * INTERVAL_S, nodes=nodes, jobs=tuple(jobs))
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         decision = policy.decide(snap)
         times_ms.append((time.perf_counter() - start) * 1e3)
+        cpu_ms.append((time.process_time() - start_cpu) * 1e3)
         utilities.append(decision.info["utility"])
+        objectives.append(decision.info["objective"])
+        generations.append(decision.info["generations"])
         jobs = advance(jobs, decision, (r + 1) * INTERVAL_S, rng, fresh)
     return {
         "jobs": jobs_count,
@@ -100,7 +105,11 @@ def run_case(jobs_count: int, rounds: int, seed: int, fresh: bool) -> dict[str, 
         "round_ms_p50": round(float(np.percentile(times_ms, 50)), 2),
         "round_ms_p95": round(float(np.percentile(times_ms, 95)), 2),
         "round_ms_mean": round(float(np.mean(times_ms)), 2),
+        "round_cpu_ms_p50": round(float(np.percentile(cpu_ms, 50)), 2),
+        "round_cpu_ms_mean": round(float(np.mean(cpu_ms)), 2),
+        "generations_mean": round(float(np.mean(generations)), 1),
         "utility_mean": round(float(np.mean(utilities)), 4),
+        "objective_mean": round(float(np.mean(objectives)), 4),
     }
 
 
@@ -117,9 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cached", action="store_true", help="models fixed: tables cached")
+    parser.add_argument("--patience", type=int, default=None, help="early stop (generations)")
     args = parser.parse_args(argv)
-    cases = [run_case(n, args.rounds, args.seed, not args.cached) for n in args.jobs]
-    result = {**cases[0], "rounds": args.rounds, "fresh_models": not args.cached, "cases": cases}
+    cases = [run_case(n, args.rounds, args.seed, not args.cached, args.patience) for n in args.jobs]
+    result = {
+        **cases[0],
+        "rounds": args.rounds,
+        "fresh_models": not args.cached,
+        "patience": args.patience,
+        "cases": cases,
+    }
     if args.json:
         sys.stdout.write(json.dumps(result) + "\n")
     else:

@@ -109,14 +109,17 @@ def snapshots(draw: st.DrawFn) -> ClusterSnapshot:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(snap=snapshots(), seed=st.integers(0, 3))
-def test_decisions_are_always_feasible(snap: ClusterSnapshot, seed: int) -> None:
+@given(snap=snapshots(), later=snapshots(), seed=st.integers(0, 3))
+def test_decisions_are_always_feasible(
+    snap: ClusterSnapshot, later: ClusterSnapshot, seed: int
+) -> None:
     policy = PolluxPolicy(seed=seed, population=16, generations=8)
     first = policy.decide(snap)
     assert_feasible(snap, dict(first.allocations))
     assert np.isfinite(first.info["utility"]) and first.info["utility"] >= 0
-    # A second round starts from the carried-over population: still feasible.
+    # Later rounds start from the carried-over population, remapped onto other jobs and nodes.
     assert_feasible(snap, dict(policy.decide(snap).allocations))
+    assert_feasible(later, dict(policy.decide(later).allocations))
 
 
 @settings(max_examples=60, deadline=None)
@@ -239,6 +242,15 @@ def test_fast_table_equals_the_model_speedup_table(model: JobModel, metric: obje
     reachable[1, 5:] = False  # one node never holds more than 4 replicas here
     np.testing.assert_array_equal(fast[reachable], reference[reachable])
     assert np.all(fast[~reachable] == 0)
+
+
+def test_patience_stops_a_converged_search_early() -> None:
+    snap = ClusterSnapshot(time_s=0.0, nodes=cluster(2), jobs=(job("a"), job("b")))
+    full = PolluxPolicy(seed=1).decide(snap)
+    early = PolluxPolicy(seed=1, patience=5).decide(snap)
+    assert full.info["generations"] == 100
+    assert early.info["generations"] < 100
+    assert early.info["objective"] == pytest.approx(full.info["objective"])
 
 
 def test_restart_factor_formula() -> None:

@@ -36,10 +36,13 @@ class GeneticConfig:
 
     population: int = 100
     generations: int = 100
+    #: Stop once the best fitness has not improved for this many generations (None: never).
+    patience: int | None = None
     reset_rate: float = 0.05  # row back to the current allocation
     drop_rate: float = 0.05  # row emptied (job preempted)
     halve_rate: float = 0.05  # every entry of the row halved (job shrinks)
-    grow_rate: float = 0.10  # replicas added on one random node
+    fill_rate: float = 0.10  # replicas added on a node with free GPUs
+    grow_rate: float = 0.05  # replicas added on any node (taking from lower-priority jobs)
     pack_rate: float = 0.05  # row moved onto one random node (consolidation)
 
 
@@ -109,6 +112,7 @@ class SearchResult:
 
     population: np.ndarray  # (N, J, P)
     fitness: np.ndarray  # (P,)
+    generations: int  # generations actually run
 
     @property
     def best(self) -> np.ndarray:
@@ -149,10 +153,16 @@ def search(
     evaluate = Evaluator(problem)
     size = config.population
     pool = np.zeros((problem.num_nodes, problem.num_jobs, 2 * size), dtype=STATE_DTYPE)
-    pool[:, :, :size] = initial_population(problem, seeds, rng, config)
+    start = initial_population(problem, seeds, rng, config)
+    start_fit = evaluate(start)
+    order = np.argsort(-start_fit, kind="stable")
+    pool[:, :, :size] = start[:, :, order]
     pool_fit = np.zeros(2 * size)
-    pool_fit[:size] = evaluate(pool[:, :, :size])
-    for _ in range(config.generations):
+    pool_fit[:size] = start_fit[order]
+    stale = done = 0
+    while done < config.generations:
+        done += 1
+        best = pool_fit[0]
         parents = (tournament(pool_fit[:size], size, rng), tournament(pool_fit[:size], size, rng))
         children = crossover(pool, parents, rng)
         mutate(problem, children, rng, config)
@@ -162,4 +172,9 @@ def search(
         keep = np.argsort(-pool_fit, kind="stable")[:size]
         pool[:, :, :size] = np.take(pool, keep, axis=2)
         pool_fit[:size] = pool_fit[keep]
-    return SearchResult(population=pool[:, :, :size].copy(), fitness=pool_fit[:size].copy())
+        stale = stale + 1 if pool_fit[0] <= best * (1 + 1e-9) else 0
+        if config.patience is not None and stale >= config.patience:
+            break
+    return SearchResult(
+        population=pool[:, :, :size].copy(), fitness=pool_fit[:size].copy(), generations=done
+    )

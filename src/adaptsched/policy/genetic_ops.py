@@ -33,37 +33,60 @@ def mutate(
     rng: np.random.Generator,
     config: GeneticConfig,
 ) -> None:
-    """At most one random edit per job row, in place; repair afterwards restores feasibility.
+    """Random edits of job rows, in place; repair afterwards restores feasibility.
 
     Reset (back to the current allocation, undoing a restart), drop (preempt), halve (scale
-    in), grow (add 1..capacity replicas on one random node: scale out, or take GPUs from
-    lower-priority jobs there) and pack (move the whole row onto one random node).
+    in), fill (add replicas on a node with free GPUs), grow (add replicas on any node, taking
+    GPUs from lower-priority jobs there) and pack (move the whole row onto one random node).
+    Each kind edits about ``rate x rows`` rows drawn with replacement (one multinomial draw
+    instead of a Bernoulli trial per row: a few array calls whatever the population size).
     """
     nodes, jobs, size = states.shape
-    rates = (
+    rates = [
         config.reset_rate,
         config.drop_rate,
         config.halve_rate,
+        config.fill_rate,
         config.grow_rate,
         config.pack_rate,
-    )
-    upper = np.cumsum(rates)
-    draw = rng.random((jobs, size))
-    rows, members = np.nonzero(draw < upper[-1])
-    kind = np.searchsorted(upper, draw[rows, members], side="right")
-    reset, drop, halve, grow, pack = (
-        (rows[kind == k], members[kind == k]) for k in range(len(rates))
+    ]
+    counts = rng.multinomial(jobs * size, [*rates, max(1.0 - sum(rates), 0.0)])[:-1]
+    rows, members = np.divmod(rng.integers(jobs * size, size=int(counts.sum())), size)
+    ends = np.cumsum(counts)
+    reset, drop, halve, fill, grow, pack = (
+        (rows[end - count : end], members[end - count : end])
+        for end, count in zip(ends, counts, strict=True)
     )
     states[:, reset[0], reset[1]] = problem.base[reset[0]].T
     states[:, drop[0], drop[1]] = 0
     states[:, halve[0], halve[1]] //= 2
-    grow_nodes = rng.integers(nodes, size=len(grow[0]))
-    gained = rng.integers(1, problem.capacity[grow_nodes] + 1)
-    states[grow_nodes, grow[0], grow[1]] += gained.astype(states.dtype)
+    _add_replicas(problem, states, fill, _free_nodes(problem, states, fill[1], rng), rng)
+    _add_replicas(problem, states, grow, rng.integers(nodes, size=len(grow[0])), rng)
     pack_nodes = rng.integers(nodes, size=len(pack[0]))
     moved = states[:, pack[0], pack[1]].sum(axis=0)
     states[:, pack[0], pack[1]] = 0
     states[pack_nodes, pack[0], pack[1]] = np.minimum(moved, problem.capacity[pack_nodes])
+
+
+def _free_nodes(
+    problem: AllocationProblem, states: np.ndarray, members: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """For each listed individual, a random node with free GPUs in it (any node if none)."""
+    free = problem.capacity.reshape(-1, 1) - states.sum(axis=1, dtype=np.int32)  # (N, P)
+    keys = rng.random((free.shape[0], len(members))) + (free[:, members] > 0)
+    return keys.argmax(axis=0)
+
+
+def _add_replicas(
+    problem: AllocationProblem,
+    states: np.ndarray,
+    where: tuple[np.ndarray, np.ndarray],
+    nodes: np.ndarray,
+    rng: np.random.Generator,
+) -> None:
+    """Add 1..capacity replicas of job ``where[0]`` on ``nodes`` in individual ``where[1]``."""
+    gained = rng.integers(1, problem.capacity[nodes] + 1).astype(states.dtype)
+    states[nodes, where[0], where[1]] += gained
 
 
 def repair(problem: AllocationProblem, states: np.ndarray, rng: np.random.Generator) -> None:

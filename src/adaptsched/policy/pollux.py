@@ -69,8 +69,17 @@ class PolluxPolicy(Policy):
 
     name: ClassVar[str] = "pollux"
 
-    def __init__(self, *, seed: int = 0, population: int = 100, generations: int = 100) -> None:
-        self._config = GeneticConfig(population=population, generations=generations)
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        population: int = 100,
+        generations: int = 100,
+        patience: int | None = None,
+    ) -> None:
+        self._config = GeneticConfig(
+            population=population, generations=generations, patience=patience
+        )
         self._rng = np.random.default_rng(seed)
         self._carry: _Carry | None = None
 
@@ -98,6 +107,7 @@ class PolluxPolicy(Policy):
             info={
                 "utility": float(speedup.sum() / capacity.sum()),
                 "objective": float(result.fitness[0]),
+                "generations": float(result.generations),
             },
         )
 

@@ -28,13 +28,15 @@ def to_state(jobs: Sequence[JobInfo], node_ids: Sequence[str]) -> tuple[np.ndarr
 
 
 def fair_share_state(problem: AllocationProblem) -> np.ndarray:
-    """Every job, in priority order, gets ceil(GPUs / jobs) replicas (within its limits):
-    on the first node with room for all of them, else spread over the freest nodes."""
+    """An equal split: every job, in priority order, gets GPUs // jobs replicas and the first
+    GPUs % jobs jobs one more (so all GPUs are handed out, and with more jobs than GPUs the
+    first jobs get one each), within its limits: on the first node with room for all of
+    them, else spread over the freest nodes."""
     free = problem.capacity.astype(np.int64).copy()
     state = np.zeros_like(problem.base)
-    share = -(-int(free.sum()) // problem.num_jobs)
+    share, extra = divmod(int(free.sum()), problem.num_jobs)
     for j in range(problem.num_jobs):
-        want = min(share, int(problem.max_replicas[j]))
+        want = min(share + (j < extra), int(problem.max_replicas[j]))
         if want < max(int(problem.min_replicas[j]), 1) or free.sum() < want:
             continue
         fits = np.flatnonzero(free >= want)
@@ -42,8 +44,7 @@ def fair_share_state(problem: AllocationProblem) -> np.ndarray:
             state[j, fits[0]] = want
         else:
             for n in np.argsort(-free, kind="stable")[: int(problem.max_nodes[j])]:
-                take = min(want - int(state[j].sum()), int(free[n]))
-                state[j, n] = take
+                state[j, n] = min(want - int(state[j].sum()), int(free[n]))
         free -= state[j]
     return state
 
