@@ -1,0 +1,1 @@
+"""Reusable pieces of example jobs: models and data sets (no torchvision)."""
