@@ -29,7 +29,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from adaptsched.models.fit_core import GroupedObservations, group_observations, log_overlap
+from adaptsched.models.fit_core import (
+    GroupedObservations,
+    group_observations,
+    log_overlap,
+    single_threaded_blas,
+)
 from adaptsched.models.observations import StepObservations
 from adaptsched.models.pollux_fit import fit_pollux
 from adaptsched.models.throughput import ThroughputParams
@@ -46,6 +51,7 @@ _COMPUTE_WEIGHT = 0.1  # compute-time residuals relative to step-time residuals
 _GAMMA_PRIOR = 1e-3  # weight of the pull of gamma towards 1 (little overlap)
 _GAMMA_START = 2.0
 _SOFT_L1_SCALE = 0.03  # log-error beyond which a residual counts linearly (~3 %)
+_MAX_EVALUATIONS = 100  # bounds the fit time on inconsistent data (converged fits need ~10)
 _CROSS_NODE_PRIOR = 1.1  # unseen cross-node sync >= 1.1 x intra-node (Pollux's prior)
 
 
@@ -170,7 +176,7 @@ class _Problem:
     def _parts(self, x: np.ndarray) -> tuple:
         p = self.params(x)
         t_grad = p[A_C] + p[B_C] * self.g.local_bsz
-        t_sync = self.design @ p
+        t_sync = (self.design * p).sum(axis=1)  # elementwise: no BLAS threads for tiny work
         return p, t_grad, log_overlap(t_grad, t_sync, p[GAMMA])
 
     def residuals(self, x: np.ndarray) -> np.ndarray:
@@ -206,17 +212,14 @@ def _apply_priors(p: np.ndarray, grouped: GroupedObservations) -> np.ndarray:
     return p
 
 
-def fit_throughput(obs: StepObservations) -> ThroughputParams:
-    """adaptsched's default fitter (see module docstring): bounded, deterministic, finite."""
-    grouped = group_observations(obs)
-    free = free_parameters(grouped)
-    start = _start(grouped, free)
-    p = start
-    if np.any(free):
-        problem = _Problem(grouped, start, free)
-        lower = np.where(np.arange(_N_PARAMS) == GAMMA, 1.0, 0.0)[free]
-        upper = np.where(np.arange(_N_PARAMS) == GAMMA, 10.0, np.inf)[free]
-        x0 = np.clip(start[free], lower + 1e-12, upper - 1e-9)
+def _refine(grouped: GroupedObservations, start: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Bounded trust-region least squares from ``start``; ``start`` again if it fails."""
+    problem = _Problem(grouped, start, free)
+    is_gamma = np.arange(_N_PARAMS) == GAMMA
+    lower = np.where(is_gamma, 1.0, 0.0)[free]
+    upper = np.where(is_gamma, 10.0, np.inf)[free]
+    x0 = np.clip(start[free], lower + 1e-12, upper - 1e-9)
+    with single_threaded_blas():
         result = optimize.least_squares(
             problem.residuals,
             x0,
@@ -226,9 +229,20 @@ def fit_throughput(obs: StepObservations) -> ThroughputParams:
             loss="soft_l1",
             f_scale=_SOFT_L1_SCALE,
             x_scale="jac",
+            max_nfev=_MAX_EVALUATIONS,
         )
-        if np.all(np.isfinite(result.x)):
-            p = problem.params(np.clip(result.x, lower, upper))
+    if not np.all(np.isfinite(result.x)):
+        return start
+    return problem.params(np.clip(result.x, lower, upper))
+
+
+def fit_throughput(obs: StepObservations) -> ThroughputParams:
+    """adaptsched's default fitter (see module docstring): bounded, deterministic, finite."""
+    grouped = group_observations(obs)
+    free = free_parameters(grouped)
+    p = _start(grouped, free)
+    if np.any(free):
+        p = _refine(grouped, p, free)
     p = _apply_priors(np.maximum(p, 0.0), grouped)
     p[GAMMA] = min(max(p[GAMMA], 1.0), 10.0)
     return ThroughputParams.from_array(p)

@@ -3,11 +3,23 @@ derivatives (so both fitters use exact gradients), and grouping of repeated obse
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from adaptsched.models.observations import StepObservations
+
+
+@contextmanager
+def single_threaded_blas() -> Iterator[None]:
+    """Run BLAS/LAPACK on one thread: fits are tiny (hundreds of rows, <= 9 parameters), and
+    a threaded BLAS on a busy machine (training processes beside it) spins for 10-100x the
+    single-threaded time."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 @dataclass(frozen=True)
@@ -61,11 +73,11 @@ def group_observations(obs: StepObservations) -> GroupedObservations:
     keys = np.stack([obs.nodes, obs.replicas, obs.local_bsz], axis=1)
     uniq, inverse, count = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")
-    bounds = np.cumsum(count)[:-1]
+    start = np.concatenate([[0], np.cumsum(count)[:-1]])
 
     def median_of(values: np.ndarray) -> np.ndarray:
-        return np.array([np.median(part) for part in np.split(values[order], bounds)])
+        ordered = values[np.lexsort((values, inverse))]  # by group, then by value
+        return (ordered[start + (count - 1) // 2] + ordered[start + count // 2]) / 2
 
     sync = None if obs.sync_time is None else median_of(obs.sync_time)
     return GroupedObservations(

@@ -45,6 +45,20 @@ def local_batch_grid(limits: BatchLimits, size: int = LOCAL_BATCH_CANDIDATES) ->
     return grid.astype(float)
 
 
+def _local_candidates(limits: BatchLimits, replicas: np.ndarray, accum: np.ndarray) -> np.ndarray:
+    """The log-spaced grid plus, per (allocation, s), the smallest local batch that reaches M0
+    and the largest that stays within max_batch, so that the exact batch edges (often the
+    optimum) are never missed; shape (allocations, s values, candidates)."""
+    grid = local_batch_grid(limits).reshape(1, 1, -1)
+    per_step = replicas * (accum + 1)
+    edges = np.concatenate(
+        [np.ceil(limits.init_batch / per_step), np.floor(limits.max_batch / per_step)], axis=2
+    )
+    edges = np.clip(edges, limits.min_local, limits.local_upper)
+    shape = (per_step.shape[0], per_step.shape[1], grid.shape[2])
+    return np.concatenate([np.broadcast_to(grid, shape), edges], axis=2)
+
+
 @dataclass(frozen=True)
 class JobModel:
     """Throughput parameters + gradient statistics + batch limits of one job."""
@@ -96,7 +110,7 @@ class JobModel:
         n = nodes_arr.reshape(-1, 1, 1)
         k = replicas_arr.reshape(-1, 1, 1)
         s = np.arange(max_s + 1, dtype=float).reshape(1, -1, 1)
-        m = local_batch_grid(lim).reshape(1, 1, -1)
+        m = _local_candidates(lim, k, s)
         total = k * m * (s + 1)
         ok = (total >= lim.init_batch) & (total <= lim.max_batch)
         thr = throughput(self.params, n, k, m, s)

@@ -37,7 +37,10 @@ class StepObservations:
         if len(set(lengths.values())) != 1:
             raise ModelInputError(f"observations: arrays differ in length: {lengths}")
         if lengths["step_time"] == 0:
-            raise ModelInputError("observations: empty (no step times)")
+            raise ModelInputError("step_time: empty, at least one observation is needed")
+        for name in ("nodes", "replicas"):
+            if np.any(fields[name] != np.round(fields[name])):
+                raise ModelInputError(f"{name}: must be whole numbers")
         if np.any(fields["nodes"] > fields["replicas"]):
             raise ModelInputError("nodes: cannot exceed replicas")
         if "sync_time" in fields and np.any(fields["sync_time"] >= fields["step_time"]):

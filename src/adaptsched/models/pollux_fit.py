@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from adaptsched.models.fit_core import log_overlap
+from adaptsched.models.fit_core import log_overlap, single_threaded_blas
 from adaptsched.models.observations import StepObservations
 from adaptsched.models.throughput import ThroughputParams
 
@@ -57,7 +57,7 @@ def _loss_and_grad(p: np.ndarray, obs: StepObservations, basis: np.ndarray) -> t
     """Pollux's objective and its exact gradient with respect to all 7 parameters."""
     t_grad = p[0] + p[1] * obs.local_bsz
     lone = obs.replicas <= 1
-    t_sync = np.where(lone, _TINY + _TINY * _TINY, basis @ p[2:6])
+    t_sync = np.where(lone, _TINY + _TINY * _TINY, (basis * p[2:6]).sum(axis=1))
     ov = log_overlap(t_grad, t_sync, p[6])
     e_grad = np.log(t_grad) - np.log(obs.compute_time)
     e_opt = ov.value - np.log(obs.step_time)
@@ -76,7 +76,7 @@ def _loss_and_grad(p: np.ndarray, obs: StepObservations, basis: np.ndarray) -> t
     grad = np.zeros(7)
     grad[0] = c_grad.sum()
     grad[1] = (c_grad * obs.local_bsz).sum()
-    grad[2:6] = c_sync @ basis
+    grad[2:6] = (c_sync[:, None] * basis).sum(axis=0)
     grad[6] = (e_opt * ov.d_gamma).sum() / (n * rmse_opt) + 2 * _REG_GAMMA * (p[6] - 1.0)
     grad[2] -= 2 * _REG_RETRO * ratio_n**2 / p[2]
     grad[3] += 2 * _REG_RETRO * ratio_n / p[2]
@@ -102,7 +102,10 @@ def fit_pollux(obs: StepObservations) -> ThroughputParams:
         return loss, grad[free]
 
     bounds = list(zip(_LOWER[free], _UPPER[free], strict=True))
-    result = optimize.minimize(objective, init[free], jac=True, method="L-BFGS-B", bounds=bounds)
+    with single_threaded_blas():
+        result = optimize.minimize(
+            objective, init[free], jac=True, method="L-BFGS-B", bounds=bounds
+        )
     p = init.copy()
     if np.all(np.isfinite(result.x)):
         p[free] = result.x
