@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import gzip
-import struct
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from train_data import write_idx
 
 from adaptsched.train.datasets.mnist import MEAN, STD, MnistNet, mnist_dataset, read_idx
-
-
-def _write_idx(path: Path, array: np.ndarray, compress: bool) -> None:
-    magic = 0x00000800 | array.ndim
-    data = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
-    data += array.astype(np.uint8).tobytes()
-    path.write_bytes(gzip.compress(data) if compress else data)
 
 
 @pytest.mark.parametrize("compress", [False, True])
@@ -26,8 +18,8 @@ def test_idx_directory_loads(tmp_path: Path, compress: bool) -> None:
     suffix = ".gz" if compress else ""
     for prefix, n in (("train", 12), ("t10k", 5)):
         images = rng.integers(0, 256, size=(n, 28, 28))
-        _write_idx(tmp_path / f"{prefix}-images-idx3-ubyte{suffix}", images, compress)
-        _write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte{suffix}", np.arange(n) % 10, compress)
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte{suffix}", images, compress)
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte{suffix}", np.arange(n) % 10, compress)
     train = mnist_dataset("train", tmp_path)
     test = mnist_dataset("test", tmp_path)
     assert len(train) == 12 and len(test) == 5
@@ -39,7 +31,7 @@ def test_idx_directory_loads(tmp_path: Path, compress: bool) -> None:
 
 def test_bad_idx_files_are_named(tmp_path: Path) -> None:
     bad = tmp_path / "train-images-idx3-ubyte"
-    _write_idx(bad, np.zeros((2, 28, 28)), compress=False)
+    write_idx(bad, np.zeros((2, 28, 28)), compress=False)
     bad.write_bytes(bad.read_bytes()[:-7])
     with pytest.raises(ValueError, match=r"train-images-idx3-ubyte: .* header says 1568"):
         read_idx(bad, 3)

@@ -19,6 +19,10 @@ from adaptsched import __version__
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("adaptsched.cli.demo", "show what adaptsched does, end to end, in a minute"),
     "sim": ("adaptsched.cli.sim", "simulate workload traces under a scheduling policy"),
+    "profile": (
+        "adaptsched.cli.profile",
+        "measure a training job on this machine and write a simulator profile",
+    ),
 }
 
 

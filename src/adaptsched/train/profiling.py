@@ -1,0 +1,229 @@
+"""Measuring a job for the simulator: step times per placement and local batch, and gradient
+statistics per epoch at several total batch sizes (the format of docs/profile-format.md).
+
+Each measurement runs the job's real training step in K gloo processes through
+:class:`AdaptiveTrainer` with the batch configuration held fixed, so the numbers are those the
+adaptive job itself would see: ``step_time``/``sync_time`` from its step profiler, and
+``grad_sqr``/``grad_var`` from its noise-scale estimator (smoothed, as the job uses them).
+Epochs are statistical epochs (progress of one data pass at M0), as in the Pollux profiles.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+from torch.utils.data import TensorDataset
+
+from adaptsched.models import BatchLimits
+from adaptsched.train.batching import BatchConfig
+from adaptsched.train.distributed import init_distributed
+from adaptsched.train.trainer import AdaptiveTrainer
+
+
+@dataclass(frozen=True)
+class ProfileJob:
+    """A job the profiler knows how to build (registered by name)."""
+
+    name: str
+    epochs: int  # full-data epochs of the real job
+    init_batch: int
+    max_batch: int
+    min_local: int
+    max_local: int
+    build: Callable[[], tuple[nn.Module, torch.optim.Optimizer, Any]]  # model, optimizer, sched
+    datasets: Callable[[str | None], tuple[TensorDataset, TensorDataset]]  # train, test
+    loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+    def limits(self) -> BatchLimits:
+        return BatchLimits(self.init_batch, self.max_batch, self.min_local, self.max_local)
+
+
+def _mnist_build() -> tuple[nn.Module, torch.optim.Optimizer, Any]:
+    from adaptsched.train.datasets.mnist import MnistNet
+
+    torch.manual_seed(1)
+    model = MnistNet()
+    optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
+    return model, optimizer, torch.optim.lr_scheduler.StepLR(optimizer, 1, gamma=0.7)
+
+
+def _mnist_datasets(data_dir: str | None) -> tuple[TensorDataset, TensorDataset]:
+    from adaptsched.train.datasets.mnist import mnist_dataset
+
+    return mnist_dataset("train", data_dir), mnist_dataset("test", data_dir)
+
+
+PROFILE_JOBS: dict[str, ProfileJob] = {
+    "mnist": ProfileJob(
+        "mnist", 10, 64, 1024, 32, 128, _mnist_build, _mnist_datasets, nn.functional.nll_loss
+    ),
+}
+
+
+def get_profile_job(name: str) -> ProfileJob:
+    try:
+        return PROFILE_JOBS[name]
+    except KeyError:
+        valid = ", ".join(sorted(PROFILE_JOBS))
+        raise ValueError(f"unknown job {name!r}; jobs that can be profiled: {valid}") from None
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What the spawned workers need (picklable)."""
+
+    job: str
+    data_dir: str | None
+    train_samples: int  # first N training samples (0: all)
+    test_samples: int
+    threads: int  # torch threads per process
+
+
+def _subset(data: TensorDataset, count: int) -> TensorDataset:
+    if count <= 0 or count >= len(data):
+        return data
+    return TensorDataset(*(t[:count] for t in data.tensors))
+
+
+def _trainer(job: ProfileJob, opts: RunOptions, config: BatchConfig) -> tuple[Any, ...]:
+    model, optimizer, scheduler = job.build()
+    train, test = job.datasets(opts.data_dir)
+    trainer = AdaptiveTrainer(
+        model,
+        optimizer,
+        _subset(train, opts.train_samples),
+        limits=job.limits(),
+        lr_scheduler=scheduler,
+        fixed_config=config,
+        refit_interval_s=math.inf,
+    )
+    return trainer, scheduler, _subset(test, opts.test_samples)
+
+
+def _enter(rank: int, world: int, port: int, opts: RunOptions) -> None:
+    env = {"RANK": rank, "WORLD_SIZE": world, "LOCAL_WORLD_SIZE": world, "LOCAL_RANK": rank}
+    os.environ.update({k: str(v) for k, v in env.items()})
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(opts.threads)
+    init_distributed("gloo")
+
+
+def _placement_worker(
+    rank: int, world: int, port: int, opts: RunOptions, sizes: list[int], steps: int, out: str
+) -> None:
+    _enter(rank, world, port, opts)
+    job = get_profile_job(opts.job)
+    rows = []
+    for local_bsz in sizes:
+        trainer, _, _ = _trainer(job, opts, BatchConfig(local_bsz, 0))
+        batches = trainer.batches()
+        for _ in range(steps + trainer.profiler.warmup_steps + 1):
+            x, y = next(batches)
+            job.loss(trainer.model(x), y).backward()
+            trainer.step()
+        rows += [r for r in trainer.profiler.rows() if r["local_bsz"] == local_bsz]
+    if rank == 0:
+        Path(out).write_text(json.dumps(rows))
+    dist.destroy_process_group()
+
+
+def accuracy(model: nn.Module, test: TensorDataset, rank: int, world: int) -> float:
+    """Classification accuracy, the test set split over the replicas."""
+    model.eval()
+    x, y = (t[rank::world] for t in test.tensors)
+    counts = torch.zeros(2, dtype=torch.float64)
+    with torch.no_grad():
+        for start in range(0, len(x), 1000):
+            pred = model(x[start : start + 1000]).argmax(dim=1)
+            counts[0] += (pred == y[start : start + 1000]).sum()
+    counts[1] = len(x)
+    if world > 1:
+        dist.all_reduce(counts)
+    model.train()
+    return float(counts[0] / counts[1])
+
+
+def _validation_worker(
+    rank: int, world: int, port: int, opts: RunOptions, batch: int, epochs: int, out: str
+) -> None:
+    _enter(rank, world, port, opts)
+    job = get_profile_job(opts.job)
+    trainer, scheduler, test = _trainer(job, opts, config_for_batch(job, batch, world))
+    rows: list[dict[str, float]] = []
+    while len(rows) < epochs:
+        for x, y in trainer.batches():
+            job.loss(trainer.model(x), y).backward()
+            if trainer.step() and trainer.statistical_epochs >= len(rows) + 1:
+                scheduler.step()
+                rows.append(_validation_row(trainer, test))
+                if len(rows) == epochs:
+                    break
+        if trainer.sampler.remaining == 0:
+            trainer.sampler.set_epoch(trainer.sampler.epoch + 1)
+    if rank == 0:
+        Path(out).write_text(json.dumps(rows))
+    dist.destroy_process_group()
+
+
+def _validation_row(trainer: AdaptiveTrainer, test: TensorDataset) -> dict[str, float]:
+    topo = trainer.topo
+    est = trainer.estimator
+    return {
+        "progress": trainer.progress,
+        "iteration": trainer.steps,
+        "metric": accuracy(trainer.model.module, test, topo.rank, topo.world_size),
+        "grad_sqr": est.sqr(),
+        "grad_var": est.trace() / trainer.limits.init_batch,
+    }
+
+
+def config_for_batch(job: ProfileJob, batch: int, replicas: int) -> BatchConfig:
+    """Local batch and accumulation giving exactly ``batch`` on ``replicas``."""
+    if batch % replicas:
+        raise ValueError(f"batch {batch}: not divisible by {replicas} replicas")
+    per_replica = batch // replicas
+    micro = math.ceil(per_replica / job.max_local)
+    while per_replica % micro:
+        micro += 1
+    return BatchConfig(per_replica // micro, micro - 1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def spawn_json(worker: Callable[..., None], replicas: int, *args: Any) -> Any:
+    """Run ``worker(rank, replicas, port, *args, out)`` in ``replicas`` processes; rank 0's
+    JSON output is the result."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "result.json")
+        mp.spawn(worker, args=(replicas, _free_port(), *args, out), nprocs=replicas, join=True)
+        return json.loads(Path(out).read_text())
+
+
+def measure_placements(
+    opts: RunOptions, replicas: int, sizes: list[int], steps: int
+) -> list[dict[str, float]]:
+    """Mean step and sync time per local batch with ``replicas`` processes on one node."""
+    return spawn_json(_placement_worker, replicas, opts, sizes, steps)
+
+
+def measure_validation(
+    opts: RunOptions, replicas: int, batch: int, epochs: int
+) -> list[dict[str, float]]:
+    """One row per statistical epoch of training at total batch ``batch``."""
+    return spawn_json(_validation_worker, replicas, opts, batch, epochs)

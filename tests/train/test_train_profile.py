@@ -1,0 +1,43 @@
+"""`adaptsched profile` end to end on tiny data: the folder it writes loads in the simulator."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from train_data import write_mnist_like
+
+from adaptsched.cli.main import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_profile_command_writes_a_loadable_profile(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    write_mnist_like(data, train=512, test=128)
+    out = tmp_path / "mnist"
+    argv = ["profile", "--out", str(out), "--data", str(data), "--replicas", "2"]
+    argv += ["--local-bsz", "16", "32", "--steps", "2", "--batches", "128"]
+    argv += ["--epochs", "2", "--train-samples", "0", "--test-samples", "0"]
+    assert main(argv) == 0
+    with open(out / "placements.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["placement"], int(r["local_bsz"])) for r in rows] == [("2", 16), ("2", 32)]
+    assert all(0 < float(r["sync_time"]) < float(r["step_time"]) for r in rows)
+    meta = json.loads((out / "profile.json").read_text())
+    assert meta["init_batch"] == 64 and meta["epoch_samples"] == 512
+    assert meta["epochs"] == 10  # the whole (tiny) data set: the job's own 10 epochs
+    with open(out / "validation-128.csv") as f:
+        val = list(csv.DictReader(f))
+    assert len(val) == 2
+    # one statistical epoch = 512 / 64 = 8 iterations at M0; rows are written as it is crossed
+    assert 8 <= float(val[0]["progress"]) < 8 + 2.01
+    assert float(val[1]["progress"]) >= 16
+    assert all(float(r["grad_var"]) > 0 and float(r["grad_sqr"]) > 0 for r in val)
+    sim_profile = pytest.importorskip("adaptsched.sim.profile")
+    profile = sim_profile.load_profile(out)
+    assert sorted(profile.validation) == [128]
+    assert profile.spec.init_batch == 64
