@@ -49,8 +49,8 @@ def test_recovers_the_pollux_form_as_such() -> None:
     pollux = ThroughputParams(0.05, 0.002, 0.3, 0.02, 0.05, 0.005, 1.5)
     fitted = fit_throughput(_design(pollux, with_sync=True))
     np.testing.assert_allclose(fitted.as_array()[:7], pollux.as_array()[:7], rtol=0.01)
-    assert fitted.beta_ppn == pytest.approx(0.0, abs=1e-4)
-    assert fitted.beta_nodes == pytest.approx(0.0, abs=1e-4)
+    # The extension terms stay negligible, even far beyond the observed allocations.
+    assert sync_time(fitted, 32, 128) == pytest.approx(float(sync_time(pollux, 32, 128)), rel=0.01)
 
 
 @pytest.mark.parametrize("fitter", FITTERS)

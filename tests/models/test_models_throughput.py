@@ -43,8 +43,8 @@ def test_extension_terms_vanish_on_two_nodes_with_one_replica_each() -> None:
 
 
 def test_extension_terms_add_contention_and_node_growth() -> None:
-    # 4 nodes x 4 replicas: contention 2 * (16/4 - 1) / 4 = 1.5, nodes log2(4/2) = 1.
-    expected = 0.3 + 0.01 * 14 + 0.08 * 1.5 + 0.04 * 1.0
+    # 4 nodes x 4 replicas: contention (16/4 - 1) * (2/4)^2 = 0.75, nodes log2(4/2) = 1.
+    expected = 0.3 + 0.01 * 14 + 0.08 * 0.75 + 0.04 * 1.0
     assert sync_time(EXTENDED, 4, 16) == pytest.approx(expected)
 
 

@@ -6,10 +6,11 @@
 Design of ``fit_throughput`` (docs/models.md has the measurements behind each choice):
 
 - the model is the Pollux form plus two cross-node terms (see :mod:`.throughput`): a
-  contention term for several replicas sharing a node's link, relieved as more nodes share the
-  traffic, and a slow growth with the number of nodes. Unlike Pollux's ``beta_n * (K - 2)``,
-  neither grows without bound in K at a fixed number of replicas per node, which is what makes
-  predictions for allocations larger than any observed one usable;
+  contention term for several replicas sharing a node's link, largest on two nodes and fading
+  as ``1/N^2``, and a growth with ``log2(N/2)``. At a fixed number of replicas per node neither
+  grows linearly in K, unlike Pollux's ``beta_n * (K - 2)`` (still in the model, used when the
+  data identify it), which is what keeps predictions for allocations larger than any observed
+  one usable;
 - repeated configurations are merged (median per (N, K, m)) and weighted by their count;
 - residuals are log errors of the step time (what throughput depends on) plus, with a lower
   weight, of the compute time ``step - sync`` where sync time was measured, under a soft-L1
@@ -66,7 +67,7 @@ def sync_design(nodes: np.ndarray, replicas: np.ndarray) -> np.ndarray:
     design = np.zeros((nodes.size, _N_PARAMS))
     design[:, A_N] = across
     design[:, B_N] = across * extra
-    design[:, B_PPN] = across * 2.0 * np.maximum(replicas / many - 1.0, 0.0) / many
+    design[:, B_PPN] = across * np.maximum(replicas / many - 1.0, 0.0) * (2.0 / many) ** 2
     design[:, B_NODES] = across * np.log2(many / 2.0)
     design[:, A_R] = within
     design[:, B_R] = within * extra

@@ -7,9 +7,10 @@ Per micro-step compute time ``T_grad = alpha_c + beta_c * m``; gradient synchron
 accumulation micro-steps takes ``T_iter = s * T_grad + T_opt``.
 
 adaptsched extends the cross-node term with two optional fields (both 0 gives Pollux's form):
-``beta_ppn * 2 * (K/N - 1) / N`` for replicas sharing a node's network link, a contention cost
-that the links of more nodes share, and ``beta_nodes * log2(N / 2)`` for growth with the number
-of nodes. Both vanish for one replica per node on two nodes, where Pollux's terms are measured.
+``beta_ppn * (K/N - 1) * (2/N)^2`` for replicas contending for their node's network link, a
+cost that is largest on two nodes and fades as more nodes share the traffic, and
+``beta_nodes * log2(N / 2)`` for slow growth with the number of nodes. Both vanish for one
+replica per node on two nodes. docs/models.md gives the measurements behind this form.
 
 All functions broadcast over arrays of (nodes, replicas, local batch, accumulation steps).
 """
@@ -36,7 +37,7 @@ class ThroughputParams:
     alpha_r: float  # T_sync intercept, replicas on one node
     beta_r: float  # T_sync slope per replica beyond 2, one node
     gamma: float  # overlap exponent in [1, 10]: 1 = no overlap, large = full overlap
-    beta_ppn: float = 0.0  # T_sync across nodes per extra replica per node, times 2 / N
+    beta_ppn: float = 0.0  # T_sync across nodes per extra replica per node, x (2/N)^2
     beta_nodes: float = 0.0  # T_sync across nodes per doubling of nodes beyond 2
 
     def __post_init__(self) -> None:
@@ -94,7 +95,7 @@ def sync_time(params: ThroughputParams, nodes: ArrayLike, replicas: ArrayLike) -
         many = np.maximum(nodes, 2.0)  # only used where nodes > 1
         across = (
             across
-            + params.beta_ppn * 2.0 * np.maximum(replicas / many - 1.0, 0.0) / many
+            + params.beta_ppn * np.maximum(replicas / many - 1.0, 0.0) * (2.0 / many) ** 2
             + params.beta_nodes * np.log2(many / 2.0)
         )
     t = np.where(nodes > 1, across, within)
