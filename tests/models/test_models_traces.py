@@ -54,7 +54,7 @@ def test_adaptsched_extrapolates_within_target_and_better_than_pollux(results: d
 @pytest.mark.xfail(
     strict=True,
     reason="unmet: even a model with a free compute time per local batch and a free sync time "
-    "per (nodes, replicas) stays above 5 % on cifar10 and ncf (docs/models.md)",
+    "per (nodes, replicas) stays above 5 % on cifar10 and ncf (model_fit.py --floor)",
 )
 def test_in_sample_target_of_five_percent(results: dict) -> None:
     assert all(f["adaptsched"]["in_sample_mape_pct"] <= 5.0 for f in results["apps"].values())
