@@ -40,7 +40,13 @@ CHATTY = JobModel(
     GradStats(sqr=1.0, var=20.0),
     BatchLimits(init_batch=64, max_batch=1024, min_local=8, max_local=128),
 )
-MODELS = (SCALABLE, CHATTY, None)
+#: adaptsched's extended sync model: the node count matters beyond "one or several".
+EXTENDED = JobModel(
+    ThroughputParams(0.05, 0.002, 0.1, 0.01, 0.01, 0.0005, 2.0, beta_ppn=0.05, beta_nodes=0.03),
+    GradStats(sqr=1.0, var=500.0),
+    BatchLimits(init_batch=64, max_batch=4096, min_local=8, max_local=256),
+)
+MODELS = (SCALABLE, CHATTY, EXTENDED, None)
 
 
 def cluster(nodes: int, gpus: int = 4, not_ready: tuple[int, ...] = ()) -> tuple[NodeInfo, ...]:
@@ -233,13 +239,13 @@ def test_placement_keeps_unchanged_and_surviving_replicas() -> None:
     assert out["b"] == ("n0", "n2", "n2")  # n0 replica kept, new ones after it
 
 
-@pytest.mark.parametrize("model", [SCALABLE, CHATTY])
+@pytest.mark.parametrize("model", [SCALABLE, CHATTY, EXTENDED])
 @pytest.mark.parametrize("metric", [GOODPUT, get_metric("speed")])
 def test_fast_table_equals_the_model_speedup_table(model: JobModel, metric: object) -> None:
     reference = speedup_table(model, 6, 20, metric)  # type: ignore[arg-type]
     fast = fast_speedup_table(model, 6, 20, 4, metric)  # type: ignore[arg-type]
-    reachable = np.ones_like(reference, dtype=bool)
-    reachable[1, 5:] = False  # one node never holds more than 4 replicas here
+    n, k = np.indices(reference.shape)
+    reachable = k <= 4 * n  # n nodes of 4 GPUs never hold more than 4n replicas
     np.testing.assert_array_equal(fast[reachable], reference[reachable])
     assert np.all(fast[~reachable] == 0)
 
@@ -251,6 +257,12 @@ def test_patience_stops_a_converged_search_early() -> None:
     assert full.info["generations"] == 100
     assert early.info["generations"] < 100
     assert early.info["objective"] == pytest.approx(full.info["objective"])
+
+
+@pytest.mark.parametrize("options", [{"population": 1}, {"generations": -1}, {"patience": 0}])
+def test_bad_search_options_are_rejected(options: dict[str, int]) -> None:
+    with pytest.raises(ValueError, match=next(iter(options))):
+        PolluxPolicy(**options)
 
 
 def test_restart_factor_formula() -> None:

@@ -45,6 +45,22 @@ class GeneticConfig:
     grow_rate: float = 0.05  # replicas added on any node (taking from lower-priority jobs)
     pack_rate: float = 0.05  # row moved onto one random node (consolidation)
 
+    def __post_init__(self) -> None:
+        if self.population < 2 or self.generations < 0:
+            raise ValueError("GeneticConfig: population must be >= 2 and generations >= 0")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError("GeneticConfig.patience: must be >= 1 (or None: never stop early)")
+        rates = (
+            self.reset_rate,
+            self.drop_rate,
+            self.halve_rate,
+            self.fill_rate,
+            self.grow_rate,
+            self.pack_rate,
+        )
+        if min(rates) < 0 or sum(rates) > 1:
+            raise ValueError("GeneticConfig: mutation rates must be >= 0 and sum to <= 1")
+
 
 @dataclass(frozen=True)
 class AllocationProblem:

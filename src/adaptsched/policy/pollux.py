@@ -56,6 +56,7 @@ class _Carry:
 
 def restart_factor(age_s: float, restarts: int) -> float:
     """Share of a job's speedup kept when it restarts: max(age - 30 r, 0) / (age + 30)."""
+    age_s = max(age_s, 0.0)
     return max(age_s - RESTART_DELAY_S * restarts, 0.0) / (age_s + RESTART_DELAY_S)
 
 

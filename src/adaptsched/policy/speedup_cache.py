@@ -1,13 +1,14 @@
 """Speedup tables for the allocation search, computed once per distinct job model.
 
 A genetic search scores thousands of (nodes, replicas) allocations per round, so each job's
-``SPEEDUP(n, k)`` (Pollux, section 3.3) is tabulated up front and looked up by index. Two
-facts make the table cheap, and it equals :func:`adaptsched.models.speedup_table` on every
-entry an allocation can reach (a test checks this):
+``SPEEDUP(n, k)`` (Pollux, section 3.3) is tabulated up front and looked up by index. The
+table equals :func:`adaptsched.models.speedup_table` on every entry an allocation can reach
+(a test checks this) and is much cheaper to build:
 
-- the throughput model depends on the node count only through "one node or several"
-  (``T_sync`` uses the within-node or the cross-node constants), so the batch optimiser runs
-  for two node classes, not for every (n, k) pair;
+- only reachable allocations are evaluated (k <= n x the largest node);
+- with Pollux's 7-parameter throughput model the node count matters only as "one node or
+  several" (``T_sync`` uses the within-node or the cross-node constants), so the batch
+  optimiser runs for two node classes, not for every (n, k) pair;
 - jobs refresh their gradient statistics far more often than their throughput fit, and only
   the statistical efficiency depends on them; the throughput of every candidate
   configuration is therefore cached per (throughput params, batch limits, table shape) and a
@@ -31,7 +32,10 @@ from adaptsched.models import (
     efficiency,
     throughput,
 )
-from adaptsched.models.goodput import local_batch_grid
+
+# The optimiser's own candidate local batches (grid + exact batch edges), so that the maxima
+# found here are the ones JobModel.best_config finds.
+from adaptsched.models.goodput import _local_candidates
 
 #: Distinct (model, metric, shape) tables kept; a table is (16+1) x (64+1) floats, ~9 KB.
 TABLE_CACHE_SIZE = 4096
@@ -57,8 +61,8 @@ def fast_speedup_table(
 ) -> np.ndarray:
     """SPEEDUP(n, k) for n <= max_nodes, k <= max_replicas, shape (max_nodes+1, max_replicas+1).
 
-    Entries an allocation can never reach are 0: k = 0, k < n, and one node holding more than
-    ``max_per_node`` replicas (the largest node). The array is read-only (it is cached).
+    Entries an allocation can never reach are 0: k = 0, k < n, and k > n x ``max_per_node``
+    (the largest node). The array is read-only (it is cached).
     """
     if max_nodes < 1 or max_replicas < 1 or max_per_node < 1:
         raise ModelInputError("speedup table: max_nodes, max_replicas, max_per_node must be >= 1")
@@ -73,11 +77,33 @@ def default_speedup_table(max_nodes: int, max_replicas: int) -> np.ndarray:
     return table
 
 
-def _allocations(max_nodes: int, max_replicas: int, max_per_node: int) -> tuple[int, np.ndarray]:
-    """Replica counts on one node (1..max_per_node) then on several (2..max_replicas)."""
-    within = np.arange(1, min(max_per_node, max_replicas) + 1)
-    across = np.arange(2, max_replicas + 1) if max_nodes >= 2 else np.arange(0)
-    return len(within), np.concatenate([within, across])
+@dataclass(frozen=True, eq=False)  # hashed by identity: _layout returns one object per shape
+class _Layout:
+    """Which allocations to evaluate, and where each value goes in the table."""
+
+    nodes: np.ndarray  # (A,) node count evaluated
+    replicas: np.ndarray  # (A,)
+    table_nodes: np.ndarray  # (E,) table entries filled ...
+    table_replicas: np.ndarray  # (E,)
+    source: np.ndarray  # (E,) ... from this evaluated allocation
+
+
+@lru_cache(maxsize=64)
+def _layout(two_classes: bool, max_nodes: int, max_replicas: int, per_node: int) -> _Layout:
+    """Reachable entries: n nodes hold n <= k <= n x per_node replicas. With ``two_classes``
+    every multi-node entry of k replicas reuses the value of (2 nodes, k replicas)."""
+    n, k = np.meshgrid(np.arange(1, max_nodes + 1), np.arange(1, max_replicas + 1), indexing="ij")
+    reach = (k >= n) & (k <= n * per_node)
+    n, k = n[reach], k[reach]
+    key_nodes = np.minimum(n, 2) if two_classes else n
+    keys, source = np.unique(key_nodes * (max_replicas + 1) + k, return_inverse=True)
+    return _Layout(
+        nodes=(keys // (max_replicas + 1)).astype(float),
+        replicas=(keys % (max_replicas + 1)).astype(float),
+        table_nodes=n,
+        table_replicas=k,
+        source=source.reshape(-1),
+    )
 
 
 @lru_cache(maxsize=TABLE_CACHE_SIZE)
@@ -87,15 +113,11 @@ def _cached_table(
     base = float(_best(model, metric, _reference_grid(model.params, model.limits))[0])
     if not base > 0:
         raise ModelInputError("model: no admissible configuration on one replica")
-    grid = _table_grid(model.params, model.limits, max_nodes, max_replicas, max_per_node)
+    layout = _layout(model.params.is_pollux_form, max_nodes, max_replicas, max_per_node)
+    grid = _table_grid(model.params, model.limits, layout)
     value = _best(model, metric, grid) / base
-    split, replicas = _allocations(max_nodes, max_replicas, max_per_node)
     table = np.zeros((max_nodes + 1, max_replicas + 1))
-    table[1, replicas[:split]] = value[:split]
-    if max_nodes >= 2:
-        n = np.arange(2, max_nodes + 1).reshape(-1, 1)
-        k = replicas[split:].reshape(1, -1)
-        table[2:, 2:] = np.where(k >= n, value[split:].reshape(1, -1), 0.0)
+    table[layout.table_nodes, layout.table_replicas] = value[layout.source]
     table.setflags(write=False)
     return table
 
@@ -110,13 +132,9 @@ def _best(model: JobModel, metric: Metric, grid: _Grid) -> np.ndarray:
 
 
 @lru_cache(maxsize=GRID_CACHE_SIZE)
-def _table_grid(
-    params: ThroughputParams, limits: BatchLimits, max_nodes: int, max_replicas: int, per_node: int
-) -> _Grid:
-    split, replicas = _allocations(max_nodes, max_replicas, per_node)
-    nodes = np.where(np.arange(len(replicas)) < split, 1.0, 2.0)
+def _table_grid(params: ThroughputParams, limits: BatchLimits, layout: _Layout) -> _Grid:
     max_s = limits.max_accum_steps if limits.accumulation else 0
-    return _grid(params, limits, nodes, replicas.astype(float), max_s)
+    return _grid(params, limits, layout.nodes, layout.replicas, max_s)
 
 
 @lru_cache(maxsize=GRID_CACHE_SIZE)
@@ -137,7 +155,7 @@ def _grid(
     n = nodes.reshape(-1, 1, 1)
     k = replicas.reshape(-1, 1, 1)
     s = np.arange(max_s + 1, dtype=float).reshape(1, -1, 1)
-    m = local_batch_grid(limits).reshape(1, 1, -1)
+    m = _local_candidates(limits, k, s)
     total = k * m * (s + 1)
     thr = throughput(params, n, k, m, s)
     admissible = (total >= limits.init_batch) & (total <= limits.max_batch)
