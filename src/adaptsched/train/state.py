@@ -58,7 +58,6 @@ class TrainerState:
             start_s = time.monotonic()
             path = self.store.save(self.state_dict())
             log.info("checkpoint %s in %.2f s", path.name, time.monotonic() - start_s)
-            publish_hints(self)
         if self.topo.world_size > 1:
             dist.barrier()
         self._last_save_s = time.monotonic()

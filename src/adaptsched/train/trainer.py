@@ -116,13 +116,13 @@ class AdaptiveTrainer(TrainerState):
                 self.sampler.set_epoch(self.sampler.epoch + 1)
                 self.epoch_closed = False
                 self.decide_batch()
-            if self.progress >= target - 1e-9 and self.sampler.position == 0:
-                break
+            done = self.progress >= target - 1e-9
+            if done and (self.epoch_closed or self.sampler.position == 0):
+                break  # (an epoch cut short by a checkpoint is still handed to the caller)
             yield self.sampler.epoch
             self.epoch_closed = True
             self.save_checkpoint()
-            if self.progress >= target - 1e-9:
-                break
+            publish_hints(self)
         self._target = math.inf
 
     _target = math.inf
@@ -193,6 +193,7 @@ class AdaptiveTrainer(TrainerState):
             publish_hints(self)
         if stop > 0:
             self.save_checkpoint()
+            publish_hints(self)
             log.info("preempted: checkpoint written at step %d, exiting", self.steps)
             raise Preempted
         if save > 0:
