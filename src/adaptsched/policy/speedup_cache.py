@@ -39,17 +39,19 @@ from adaptsched.models.goodput import _local_candidates
 
 #: Distinct (model, metric, shape) tables kept; a table is (16+1) x (64+1) floats, ~9 KB.
 TABLE_CACHE_SIZE = 4096
-#: Distinct (throughput params, limits, shape) candidate grids kept, ~1 MB each.
+#: Distinct (throughput params, limits, shape) candidate grids kept, 0.2-2 MB each.
 GRID_CACHE_SIZE = 32
 
 
 @dataclass(frozen=True)
 class _Grid:
-    """Every candidate configuration (allocation x accumulation steps x local batch)."""
+    """The admissible candidate configurations (allocation x accumulation steps x local
+    batch with M0 <= M <= max_batch), flat and grouped by allocation."""
 
-    throughput: np.ndarray  # samples/s
-    total_batch: np.ndarray  # M = K * m * (s + 1)
-    admissible: np.ndarray  # M0 <= M <= max_batch
+    throughput: np.ndarray  # (C,) samples/s
+    total_batch: np.ndarray  # (C,) M = K * m * (s + 1)
+    starts: np.ndarray  # first candidate of each allocation that has any
+    present: np.ndarray  # (A,) whether the allocation has an admissible candidate
 
 
 def fast_speedup_table(
@@ -126,9 +128,11 @@ def _best(model: JobModel, metric: Metric, grid: _Grid) -> np.ndarray:
     """Best metric value per allocation (0 where no configuration is admissible), the same
     maximum :meth:`JobModel.best_config` finds."""
     eff = efficiency(model.grad, model.limits.init_batch, grid.total_batch)
-    value = np.where(grid.admissible, metric.objective(grid.throughput, eff), -np.inf)
-    best = value.reshape(value.shape[0], -1).max(axis=1)
-    return np.where(np.isfinite(best), best, 0.0)
+    value = metric.objective(grid.throughput, eff)
+    best = np.zeros(len(grid.present))
+    if len(grid.starts):
+        best[grid.present] = np.maximum.reduceat(value, grid.starts)
+    return best
 
 
 @lru_cache(maxsize=GRID_CACHE_SIZE)
@@ -157,8 +161,14 @@ def _grid(
     s = np.arange(max_s + 1, dtype=float).reshape(1, -1, 1)
     m = _local_candidates(limits, k, s)
     total = k * m * (s + 1)
-    thr = throughput(params, n, k, m, s)
+    thr = np.broadcast_to(throughput(params, n, k, m, s), total.shape)
     admissible = (total >= limits.init_batch) & (total <= limits.max_batch)
-    for arr in (thr, total, admissible):
+    counts = admissible.reshape(len(replicas), -1).sum(axis=1)
+    present = counts > 0
+    starts = (np.cumsum(counts) - counts)[present]
+    grid = _Grid(
+        throughput=thr[admissible], total_batch=total[admissible], starts=starts, present=present
+    )
+    for arr in (grid.throughput, grid.total_batch, grid.starts, grid.present):
         arr.setflags(write=False)
-    return _Grid(throughput=thr, total_batch=total, admissible=admissible)
+    return grid
