@@ -12,7 +12,9 @@ table equals :func:`adaptsched.models.speedup_table` on every entry an allocatio
 - jobs refresh their gradient statistics far more often than their throughput fit, and only
   the statistical efficiency depends on them; the throughput of every candidate
   configuration is therefore cached per (throughput params, batch limits, table shape) and a
-  new table costs one efficiency evaluation and one maximum.
+  new table costs one efficiency evaluation and one maximum;
+- the cache keeps only admissible candidates (M0 <= M <= max_batch), typically a few percent
+  of the (allocation x accumulation x local batch) grid.
 """
 
 from __future__ import annotations
