@@ -42,7 +42,7 @@ class NormSample:
 class NoiseScaleEstimator:
     """Smoothed |G|^2 and tr(Sigma); ``stats(M0)`` gives the GradStats the models use."""
 
-    def __init__(self, smoothing: float = 0.9) -> None:
+    def __init__(self, smoothing: float = 0.99) -> None:
         if not 0.0 <= smoothing < 1.0:
             raise ValueError(f"smoothing: must lie in [0, 1), got {smoothing}")
         self.smoothing = smoothing
