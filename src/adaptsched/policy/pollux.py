@@ -28,7 +28,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from adaptsched.policy.base import ClusterSnapshot, Decision, JobInfo, Policy
+from adaptsched.policy.autoscale import UtilityBand, desired_node_count
+from adaptsched.policy.base import ClusterSnapshot, Decision, JobInfo, NodeInfo, Policy
+from adaptsched.policy.cluster_size import utility_curve
 from adaptsched.policy.genetic import (
     STATE_DTYPE,
     AllocationProblem,
@@ -36,7 +38,12 @@ from adaptsched.policy.genetic import (
     node_major,
     search,
 )
-from adaptsched.policy.pollux_state import fair_share_state, state_to_placements, to_state
+from adaptsched.policy.pollux_state import (
+    fair_share_state,
+    node_split_state,
+    state_to_placements,
+    to_state,
+)
 from adaptsched.policy.speedup_cache import default_speedup_table, fast_speedup_table
 
 #: Seconds a (re)start costs in the restart factor (Pollux's simulator: 30 s per restart).
@@ -85,11 +92,16 @@ class PolluxPolicy(Policy):
         self._carry: _Carry | None = None
 
     def decide(self, snapshot: ClusterSnapshot) -> Decision:
-        nodes = [n for n in snapshot.nodes if n.ready and n.gpus > 0]
         jobs = priority_order(snapshot.jobs)
+        desired = _desired_nodes(snapshot, jobs) if snapshot.autoscale and jobs else None
+        nodes = _placeable_nodes(snapshot, desired)
         if not jobs or not nodes:
             self._carry = None
-            return Decision(allocations={j.job_id: () for j in jobs}, info={"utility": 0.0})
+            return Decision(
+                allocations={j.job_id: () for j in jobs},
+                desired_nodes=desired,
+                info={"utility": 0.0},
+            )
         node_ids = tuple(n.node_id for n in nodes)
         capacity = np.array([n.gpus for n in nodes], dtype=np.int64)
         raw = _raw_tables(jobs, capacity)
@@ -105,6 +117,7 @@ class PolluxPolicy(Policy):
         speedup = raw[np.arange(len(jobs)), spans, replicas]
         return Decision(
             allocations=allocations,
+            desired_nodes=desired,
             info={
                 "utility": float(speedup.sum() / capacity.sum()),
                 "objective": float(result.fitness[0]),
@@ -115,8 +128,9 @@ class PolluxPolicy(Policy):
     def _seeds(
         self, problem: AllocationProblem, jobs: list[JobInfo], node_ids: tuple[str, ...]
     ) -> np.ndarray:
-        """Node-major seeds: current allocation, fair shares, last round's population."""
-        own = node_major(np.stack([problem.base, fair_share_state(problem)]))
+        """Node-major seeds: current allocation, equal splits, last round's population."""
+        splits = [problem.base, fair_share_state(problem), node_split_state(problem)]
+        own = node_major(np.stack(splits))
         carried = self._remap_carry([j.job_id for j in jobs], node_ids)
         if carried is None:
             return own
@@ -138,6 +152,42 @@ class PolluxPolicy(Policy):
         src_n = [old_nodes[node_ids[i]] for i in dst_n]
         out[np.ix_(dst_n, dst_j, range(size))] = carry.population[np.ix_(src_n, src_j, range(size))]
         return out
+
+
+def _desired_nodes(snapshot: ClusterSnapshot, jobs: list[JobInfo]) -> int:
+    """Cluster size by the utility-band rule of the cluster's metric (``policy.autoscale``),
+    from the greedy utility curve over every size up to ``snapshot.max_nodes``."""
+    per_node = max(snapshot.gpus_per_node, 1)
+    capacity = np.full(snapshot.max_nodes, per_node, dtype=np.int64)
+    tables = _raw_tables(jobs, capacity)
+    caps = np.array([_job_limits(j, int(capacity.sum()), len(capacity))[1] for j in jobs])
+    curve = utility_curve(tables, caps, per_node, snapshot.max_nodes)
+    return desired_node_count(
+        curve,
+        len(snapshot.nodes),
+        UtilityBand(*snapshot.cluster_metric.utility_band),
+        min_nodes=snapshot.min_nodes,
+        max_nodes=snapshot.max_nodes,
+    )
+
+
+def _placeable_nodes(snapshot: ClusterSnapshot, desired: int | None) -> list[NodeInfo]:
+    """Ready nodes the search may use. When the cluster should shrink by more than its
+    still-provisioning nodes, the least-used ready nodes are left empty (drained) so that
+    they can be released."""
+    ready = [n for n in snapshot.nodes if n.ready and n.gpus > 0]
+    if desired is None:
+        return ready
+    provisioning = len(snapshot.nodes) - len([n for n in snapshot.nodes if n.ready])
+    drain = len(snapshot.nodes) - desired - provisioning
+    if drain <= 0:
+        return ready
+    used: dict[str, int] = {}
+    for job in snapshot.jobs:
+        for node_id in job.allocation:
+            used[node_id] = used.get(node_id, 0) + 1
+    keep = sorted(ready, key=lambda n: (-used.get(n.node_id, 0), n.node_id))
+    return keep[: max(len(ready) - drain, 1)]
 
 
 def _table_shape(capacity: np.ndarray) -> tuple[int, int, int]:

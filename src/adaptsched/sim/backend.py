@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adaptsched.models import GradStats, JobModel
+from adaptsched.models import GOODPUT, GradStats, JobModel, Metric
 from adaptsched.policy.base import ClusterSnapshot, Decision, JobInfo
+from adaptsched.sim.autoscaler import AutoscaleConfig, resize
 from adaptsched.sim.cluster import Cluster
 from adaptsched.sim.errors import SimulationError
 from adaptsched.sim.job import SimJob
@@ -20,6 +21,8 @@ MAX_REPLICAS = 64
 class BackendConfig:
     restart_s: float = 30.0  # no progress for this long after every start or reallocation
     oracle: bool = True  # give policies the truth-based model (for oracle baselines)
+    autoscale: AutoscaleConfig | None = None  # None: the cluster keeps its nodes
+    cluster_metric: Metric = GOODPUT  # drives the autoscaler's utility band
 
 
 class SimulatedBackend:
@@ -31,6 +34,7 @@ class SimulatedBackend:
         self.config = config
         self.time_s = 0.0
         self._by_id = {j.spec.name: j for j in self.jobs}
+        self._gpus_per_node = max((n.gpus for n in cluster.nodes), default=1)
         if len(self._by_id) != len(self.jobs):
             raise ValueError("workload: duplicate job names")
 
@@ -43,13 +47,17 @@ class SimulatedBackend:
             if holds_gpus(job.state):
                 job.advance(start_s, seconds)
         self.time_s = now_s
+        scaling = self.config.autoscale
+        size = len(self.cluster.nodes)
         return ClusterSnapshot(
             time_s=now_s,
             nodes=self.cluster.infos(now_s),
             jobs=tuple(self._info(j, now_s) for j in self._active()),
-            min_nodes=len(self.cluster.nodes),
-            max_nodes=len(self.cluster.nodes),
-            gpus_per_node=max((n.gpus for n in self.cluster.nodes), default=0),
+            min_nodes=scaling.min_nodes if scaling else size,
+            max_nodes=scaling.max_nodes if scaling else size,
+            gpus_per_node=self._gpus_per_node,
+            autoscale=scaling is not None,
+            cluster_metric=self.config.cluster_metric,
         )
 
     def _max_replicas(self, job: SimJob) -> int:
@@ -69,6 +77,7 @@ class SimulatedBackend:
         return JobModel(job.truth.oracle_params, GradStats(sqr=sqr, var=var), job.limits)
 
     def _info(self, job: SimJob, now_s: float) -> JobInfo:
+        size = len(self.cluster.nodes)
         steps_left = None
         if job.fixed_batch is not None:
             steps_left = job.truth.steps_left(job.fixed_batch, job.epoch, job.epoch_fraction())
@@ -77,12 +86,13 @@ class SimulatedBackend:
             submit_time_s=job.spec.submit_time_s,
             age_s=now_s - job.spec.submit_time_s,
             model=job.model(),
+            metric=job.metric,
             allocation=job.node_ids,
             restarts=job.restarts,
             attained_gpu_s=job.attained_gpu_s,
             min_replicas=0,
             max_replicas=self._max_replicas(job),
-            max_nodes=len(self.cluster.nodes),
+            max_nodes=self.config.autoscale.max_nodes if self.config.autoscale else size,
             fixed_replicas=job.fixed_replicas,
             fixed_batch=job.fixed_batch,
             oracle=self._oracle(job),
@@ -101,6 +111,18 @@ class SimulatedBackend:
             new = allocations.get(name, ())
             if sorted(new) != sorted(job.node_ids):
                 job.place(new, self.config.restart_s)
+        if self.config.autoscale is not None:
+            # With no job to schedule the policy is not asked; an idle group shrinks to its floor.
+            desired = decision.desired_nodes if active else self.config.autoscale.min_nodes
+            if desired is not None:
+                resize(
+                    self.cluster,
+                    desired,
+                    allocations,
+                    now_s,
+                    self.config.autoscale,
+                    self._gpus_per_node,
+                )
 
     def finished(self) -> bool:
         return not any(is_active(j.state) for j in self.jobs)

@@ -7,7 +7,7 @@ ends after its application's last epoch.
 
 from __future__ import annotations
 
-from adaptsched.models import GradStats, JobModel
+from adaptsched.models import GOODPUT, GradStats, JobModel, Metric
 from adaptsched.policy.batching import split_batch
 from adaptsched.sim.belief import PRIOR_GRAD, PRIOR_PARAMS, FitCache, ObsKey
 from adaptsched.sim.lifecycle import JobEvent, JobState, holds_gpus, transition
@@ -18,8 +18,16 @@ from adaptsched.sim.workload import JobSpec
 class SimJob:
     """Mutable state of one job inside the simulated cluster (never handed to a policy)."""
 
-    def __init__(self, spec: JobSpec, truth: ProfileTruth, adaptive: bool, fits: FitCache) -> None:
+    def __init__(
+        self,
+        spec: JobSpec,
+        truth: ProfileTruth,
+        adaptive: bool,
+        fits: FitCache,
+        metric: Metric = GOODPUT,
+    ) -> None:
         self.spec = spec
+        self.metric = metric  # what the job maximises when it picks its batch size
         self.truth = truth
         self.app = truth.spec
         self.limits = self.app.limits()
@@ -94,7 +102,7 @@ class SimJob:
             self.local_bsz, self.accum_steps = split_batch(self.fixed_batch, k, self.limits)
             return
         if self.observed:
-            choice = self.model().best_config(len(self.counts), k)
+            choice = self.model().best_config(len(self.counts), k, self.metric)
             if bool(choice.feasible):
                 self.local_bsz, self.accum_steps = int(choice.local_bsz), int(choice.accum_steps)
                 return

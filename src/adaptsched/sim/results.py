@@ -46,6 +46,12 @@ class SimResult:
     gpus_in_use: tuple[int, ...]
     total_gpus: int
     policy_latency_s: tuple[float, ...]
+    node_lifetimes: tuple[tuple[str, float, float], ...] = ()  # (node id, created, removed)
+
+    def node_seconds(self) -> float:
+        """Node time billed: every node from its request to its removal (or the last job's
+        completion)."""
+        return float(sum(end - start for _, start, end in self.node_lifetimes))
 
     def jcts(self) -> np.ndarray:
         return np.array([j.jct_s for j in self.jobs], dtype=float)
@@ -67,6 +73,7 @@ class SimResult:
             "policy_p50_ms": float(np.percentile(latency_ms, 50)),
             "policy_p95_ms": float(np.percentile(latency_ms, 95)),
             "rounds": self.rounds,
+            "node_hours": self.node_seconds() / 3600.0,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -76,4 +83,7 @@ class SimResult:
             "jobs": [asdict(j) for j in self.jobs],
             "timeline": {"time_s": list(self.timeline_s), "gpus_in_use": list(self.gpus_in_use)},
             "total_gpus": self.total_gpus,
+            "node_lifetimes": [
+                {"node": n, "created_s": a, "removed_s": b} for n, a, b in self.node_lifetimes
+            ],
         }

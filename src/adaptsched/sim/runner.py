@@ -8,7 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from adaptsched.models import GOODPUT, Metric
 from adaptsched.policy.base import Policy
+from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.backend import BackendConfig, SimulatedBackend
 from adaptsched.sim.belief import FitCache
 from adaptsched.sim.cluster import Cluster
@@ -31,6 +33,8 @@ class SimConfig:
     interval_s: float = 60.0
     restart_s: float = 30.0
     max_time_s: float = 30 * 24 * 3600.0  # give up (error) after this much simulated time
+    autoscale: AutoscaleConfig | None = None  # None: fixed size ``nodes``
+    metric: Metric = GOODPUT  # every job's metric, and the autoscaler's
 
     def __post_init__(self) -> None:
         if self.nodes < 1 or self.gpus_per_node < 1:
@@ -40,10 +44,13 @@ class SimConfig:
 
 
 def build_jobs(
-    workload: Sequence[JobSpec], truths: Mapping[str, ProfileTruth], adaptive: bool
+    workload: Sequence[JobSpec],
+    truths: Mapping[str, ProfileTruth],
+    adaptive: bool,
+    metric: Metric = GOODPUT,
 ) -> list[SimJob]:
     fits = FitCache()
-    return [SimJob(spec, truths[spec.application], adaptive, fits) for spec in workload]
+    return [SimJob(spec, truths[spec.application], adaptive, fits, metric) for spec in workload]
 
 
 def simulate(
@@ -58,17 +65,26 @@ def simulate(
     truths = {
         name: p if isinstance(p, ProfileTruth) else ProfileTruth(p) for name, p in profiles.items()
     }
-    jobs = build_jobs(workload, truths, policy.adaptive_jobs)
-    cluster = Cluster.uniform(config.nodes, config.gpus_per_node)
-    backend = SimulatedBackend(jobs, cluster, BackendConfig(restart_s=config.restart_s))
+    jobs = build_jobs(workload, truths, policy.adaptive_jobs, config.metric)
+    size = config.autoscale.initial_nodes if config.autoscale else config.nodes
+    cluster = Cluster.uniform(size, config.gpus_per_node)
+    backend = SimulatedBackend(
+        jobs,
+        cluster,
+        BackendConfig(
+            restart_s=config.restart_s, autoscale=config.autoscale, cluster_metric=config.metric
+        ),
+    )
     round_log = RoundLog()
     loop = RoundLoop(policy, backend, VirtualClock(), config.interval_s, (round_log, *hooks))
     loop.run(max_rounds=int(config.max_time_s / config.interval_s) + 1)
     log.debug(
         "%s: %d rounds, %d fits", policy.name, loop.rounds, jobs[0].fits.misses if jobs else 0
     )
+    end_s = max((j.completion_time_s or 0.0 for j in jobs), default=0.0)
     return SimResult(
         policy=policy.name,
+        node_lifetimes=tuple(cluster.lifetimes_s(end_s)),
         jobs=tuple(_job_result(j) for j in jobs),
         rounds=loop.rounds,
         timeline_s=tuple(round_log.time_s),
