@@ -154,6 +154,21 @@ def initial_population(
     return np.concatenate([pop, extra], axis=2)
 
 
+def _survive(pop: np.ndarray, fit: np.ndarray, children: np.ndarray, child_fit: np.ndarray) -> None:
+    """Keep the best ``len(fit)`` of parents and children in ``pop`` / ``fit``, in place and in
+    no particular order: surviving children overwrite the slots of discarded parents, so only
+    they are copied (ties keep the parent)."""
+    size = len(fit)
+    keep = np.argsort(-np.concatenate([fit, child_fit]), kind="stable")[:size]
+    newcomers = keep[keep >= size] - size
+    if len(newcomers):
+        kept = np.zeros(size, dtype=bool)
+        kept[keep[keep < size]] = True
+        freed = np.flatnonzero(~kept)
+        pop[:, :, freed] = children[:, :, newcomers]
+        fit[freed] = child_fit[newcomers]
+
+
 def search(
     problem: AllocationProblem,
     seeds: np.ndarray,
@@ -168,29 +183,19 @@ def search(
     """
     evaluate = Evaluator(problem)
     size = config.population
-    pool = np.zeros((problem.num_nodes, problem.num_jobs, 2 * size), dtype=STATE_DTYPE)
-    start = initial_population(problem, seeds, rng, config)
-    start_fit = evaluate(start)
-    order = np.argsort(-start_fit, kind="stable")
-    pool[:, :, :size] = start[:, :, order]
-    pool_fit = np.zeros(2 * size)
-    pool_fit[:size] = start_fit[order]
+    pop = initial_population(problem, seeds, rng, config)
+    fit = evaluate(pop)
     stale = done = 0
     while done < config.generations:
         done += 1
-        best = pool_fit[0]
-        parents = (tournament(pool_fit[:size], size, rng), tournament(pool_fit[:size], size, rng))
-        children = crossover(pool, parents, rng)
+        best = fit.max()
+        parents = (tournament(fit, size, rng), tournament(fit, size, rng))
+        children = crossover(pop, parents, rng)
         mutate(problem, children, rng, config)
         repair(problem, children, rng)
-        pool[:, :, size:] = children
-        pool_fit[size:] = evaluate(children)
-        keep = np.argsort(-pool_fit, kind="stable")[:size]
-        pool[:, :, :size] = np.take(pool, keep, axis=2)
-        pool_fit[:size] = pool_fit[keep]
-        stale = stale + 1 if pool_fit[0] <= best * (1 + 1e-9) else 0
+        _survive(pop, fit, children, evaluate(children))
+        stale = stale + 1 if fit.max() <= best * (1 + 1e-9) else 0
         if config.patience is not None and stale >= config.patience:
             break
-    return SearchResult(
-        population=pool[:, :, :size].copy(), fitness=pool_fit[:size].copy(), generations=done
-    )
+    order = np.argsort(-fit, kind="stable")
+    return SearchResult(population=pop[:, :, order], fitness=fit[order], generations=done)

@@ -49,6 +49,20 @@ def fair_share_state(problem: AllocationProblem) -> np.ndarray:
     return state
 
 
+def node_split_state(problem: AllocationProblem) -> np.ndarray:
+    """Whole nodes dealt round-robin to the jobs in priority order (none left over when there
+    are more jobs than nodes): no job shares a node, so none gets in another's way, the split
+    the GPU-level equal share cannot reach when shares exceed a node."""
+    state = np.zeros_like(problem.base)
+    for n in range(problem.num_nodes):
+        j = n % problem.num_jobs
+        if n // problem.num_jobs >= int(problem.max_nodes[j]):
+            continue
+        room = int(problem.max_replicas[j]) - int(state[j].sum())
+        state[j, n] = max(min(room, int(problem.capacity[n])), 0)
+    return state
+
+
 def state_to_placements(
     state: np.ndarray, jobs: Sequence[JobInfo], node_ids: Sequence[str]
 ) -> dict[str, Placement]:
