@@ -17,6 +17,7 @@ from adaptsched.models import (
     BatchLimits,
     GradStats,
     JobModel,
+    ModelInputError,
     ThroughputParams,
     get_metric,
     speedup_table,
@@ -263,6 +264,18 @@ def test_patience_stops_a_converged_search_early() -> None:
 def test_bad_search_options_are_rejected(options: dict[str, int]) -> None:
     with pytest.raises(ValueError, match=next(iter(options))):
         PolluxPolicy(**options)
+
+
+def test_a_job_with_an_unusable_model_is_named() -> None:
+    # The total batch must be exactly 10 but the local batch is fixed at 4: no configuration.
+    unusable = JobModel(
+        SCALABLE.params,
+        SCALABLE.grad,
+        BatchLimits(init_batch=10, max_batch=10, min_local=4, max_local=4),
+    )
+    snap = ClusterSnapshot(time_s=0.0, nodes=cluster(1), jobs=(job("bad-job", unusable),))
+    with pytest.raises(ModelInputError, match="bad-job"):
+        PolluxPolicy().decide(snap)
 
 
 def test_restart_factor_formula() -> None:

@@ -28,6 +28,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from adaptsched.models import ModelInputError
 from adaptsched.policy.autoscale import UtilityBand, desired_node_count
 from adaptsched.policy.base import ClusterSnapshot, Decision, JobInfo, NodeInfo, Policy
 from adaptsched.policy.cluster_size import utility_curve
@@ -198,12 +199,16 @@ def _table_shape(capacity: np.ndarray) -> tuple[int, int, int]:
 def _raw_tables(jobs: list[JobInfo], capacity: np.ndarray) -> np.ndarray:
     """(J, nodes + 1, replicas + 1) speedups relative to one replica."""
     max_nodes, max_replicas, per_node = _table_shape(capacity)
-    tables = [
-        default_speedup_table(max_nodes, max_replicas)
-        if job.model is None
-        else fast_speedup_table(job.model, max_nodes, max_replicas, per_node, job.metric)
-        for job in jobs
-    ]
+    tables = []
+    for job in jobs:
+        if job.model is None:
+            tables.append(default_speedup_table(max_nodes, max_replicas))
+            continue
+        try:
+            table = fast_speedup_table(job.model, max_nodes, max_replicas, per_node, job.metric)
+        except ModelInputError as exc:
+            raise ModelInputError(f"job {job.job_id!r}: {exc}") from exc
+        tables.append(table)
     return np.stack(tables)
 
 
