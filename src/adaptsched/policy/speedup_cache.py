@@ -45,15 +45,27 @@ TABLE_CACHE_SIZE = 4096
 GRID_CACHE_SIZE = 32
 
 
-@dataclass(frozen=True)
-class _Grid:
-    """The admissible candidate configurations (allocation x accumulation steps x local
-    batch with M0 <= M <= max_batch), flat and grouped by allocation."""
+@dataclass(frozen=True, eq=False)  # hashed by identity (cached, one object per key)
+class _Candidates:
+    """The admissible configurations (allocation x accumulation steps x local batch with
+    M0 <= M <= max_batch), flat and grouped by allocation. They depend on the batch limits
+    only, so they are shared by every throughput fit of a job."""
 
-    throughput: np.ndarray  # (C,) samples/s
+    nodes: np.ndarray  # (C,)
+    replicas: np.ndarray  # (C,)
+    local_bsz: np.ndarray  # (C,)
+    accum_steps: np.ndarray  # (C,)
     total_batch: np.ndarray  # (C,) M = K * m * (s + 1)
     starts: np.ndarray  # first candidate of each allocation that has any
     present: np.ndarray  # (A,) whether the allocation has an admissible candidate
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Candidates with their throughput under one set of throughput parameters."""
+
+    candidates: _Candidates
+    throughput: np.ndarray  # (C,) samples/s
 
 
 def fast_speedup_table(
@@ -129,48 +141,60 @@ def _cached_table(
 def _best(model: JobModel, metric: Metric, grid: _Grid) -> np.ndarray:
     """Best metric value per allocation (0 where no configuration is admissible), the same
     maximum :meth:`JobModel.best_config` finds."""
-    eff = efficiency(model.grad, model.limits.init_batch, grid.total_batch)
+    cand = grid.candidates
+    eff = efficiency(model.grad, model.limits.init_batch, cand.total_batch)
     value = metric.objective(grid.throughput, eff)
-    best = np.zeros(len(grid.present))
-    if len(grid.starts):
-        best[grid.present] = np.maximum.reduceat(value, grid.starts)
+    best = np.zeros(len(cand.present))
+    if len(cand.starts):
+        best[cand.present] = np.maximum.reduceat(value, cand.starts)
     return best
 
 
 @lru_cache(maxsize=GRID_CACHE_SIZE)
 def _table_grid(params: ThroughputParams, limits: BatchLimits, layout: _Layout) -> _Grid:
-    max_s = limits.max_accum_steps if limits.accumulation else 0
-    return _grid(params, limits, layout.nodes, layout.replicas, max_s)
+    return _with_throughput(params, _table_candidates(limits, layout))
 
 
 @lru_cache(maxsize=GRID_CACHE_SIZE)
 def _reference_grid(params: ThroughputParams, limits: BatchLimits) -> _Grid:
+    return _with_throughput(params, _reference_candidates(limits))
+
+
+def _with_throughput(params: ThroughputParams, cand: _Candidates) -> _Grid:
+    thr = throughput(params, cand.nodes, cand.replicas, cand.local_bsz, cand.accum_steps)
+    thr.setflags(write=False)
+    return _Grid(candidates=cand, throughput=thr)
+
+
+@lru_cache(maxsize=GRID_CACHE_SIZE)
+def _table_candidates(limits: BatchLimits, layout: _Layout) -> _Candidates:
+    max_s = limits.max_accum_steps if limits.accumulation else 0
+    return _candidates(limits, layout.nodes, layout.replicas, max_s)
+
+
+@lru_cache(maxsize=GRID_CACHE_SIZE)
+def _reference_candidates(limits: BatchLimits) -> _Candidates:
     """One replica, accumulating as far as needed to reach M0 (the speedup's denominator)."""
     max_s = limits.max_accum_steps if limits.accumulation else 0
     max_s = max(max_s, int(np.ceil(limits.init_batch / limits.min_local)))
-    return _grid(params, limits, np.ones(1), np.ones(1), max_s)
+    return _candidates(limits, np.ones(1), np.ones(1), max_s)
 
 
-def _grid(
-    params: ThroughputParams,
-    limits: BatchLimits,
-    nodes: np.ndarray,
-    replicas: np.ndarray,
-    max_s: int,
-) -> _Grid:
+def _candidates(
+    limits: BatchLimits, nodes: np.ndarray, replicas: np.ndarray, max_s: int
+) -> _Candidates:
+    """The optimiser's grid for these allocations, admissible entries only (usually a few
+    percent of it), in allocation order."""
     n = nodes.reshape(-1, 1, 1)
     k = replicas.reshape(-1, 1, 1)
     s = np.arange(max_s + 1, dtype=float).reshape(1, -1, 1)
     m = _local_candidates(limits, k, s)
     total = k * m * (s + 1)
-    thr = np.broadcast_to(throughput(params, n, k, m, s), total.shape)
     admissible = (total >= limits.init_batch) & (total <= limits.max_batch)
     counts = admissible.reshape(len(replicas), -1).sum(axis=1)
     present = counts > 0
-    starts = (np.cumsum(counts) - counts)[present]
-    grid = _Grid(
-        throughput=thr[admissible], total_batch=total[admissible], starts=starts, present=present
-    )
-    for arr in (grid.throughput, grid.total_batch, grid.starts, grid.present):
+    flat = [np.broadcast_to(a, total.shape)[admissible] for a in (n, k, m, s, total)]
+    cand = _Candidates(*flat, starts=(np.cumsum(counts) - counts)[present], present=present)
+    for arr in (*flat, cand.starts, cand.present):
         arr.setflags(write=False)
-    return grid
+    return cand
