@@ -64,6 +64,11 @@ def metric_names() -> list[str]:
 def get_metric(name: str) -> Metric:
     """Look a metric up by name or alias; unknown names list the valid ones."""
     key = _ALIASES.get(name, name)
+    if key.startswith("balanced:"):
+        try:
+            return balanced(float(key.split(":", 1)[1]))
+        except ValueError as exc:
+            raise ModelInputError(f"metric {name!r}: {exc}") from None
     try:
         return _REGISTRY[key]
     except KeyError:
@@ -71,7 +76,33 @@ def get_metric(name: str) -> Metric:
         raise ModelInputError(f"unknown metric {name!r}; valid metrics: {valid}") from None
 
 
+#: Utility bands of the metric options. ``speed`` keeps more nodes (a lower band: it scales out
+#: while an added GPU still returns at least ~20-50% of a perfectly used one); ``cost`` runs the
+#: cluster hotter (it scales in until GPUs return >= 50-80% on average). The thesis's cost
+#: variant only raised the upper end, which widens the band where nothing moves.
+SPEED_BAND = (0.20, 0.50)
+COST_BAND = (0.50, 0.80)
+COST_THESIS_BAND = (0.35, 0.80)
+
+
+def _lerp_band(knob: float) -> tuple[float, float]:
+    """Band between SPEED_BAND (knob 0) and COST_BAND (knob 1)."""
+    low = SPEED_BAND[0] + knob * (COST_BAND[0] - SPEED_BAND[0])
+    high = SPEED_BAND[1] + knob * (COST_BAND[1] - SPEED_BAND[1])
+    return (low, high)
+
+
+def balanced(knob: float = 0.5) -> Metric:
+    """``balanced``: one knob in [0, 1] from speed (0) to cost (1); the thesis's future work."""
+    if not 0.0 <= knob <= 1.0:
+        raise ModelInputError(f"balanced knob: must lie in [0, 1], got {knob}")
+    name = "balanced" if knob == 0.5 else f"balanced:{knob:g}"
+    return GoodputMetric(name, _lerp_band(knob))
+
+
 GOODPUT = register_metric(GoodputMetric("goodput"))
+SPEED = register_metric(GoodputMetric("speed", SPEED_BAND))
+COST = register_metric(GoodputMetric("cost", COST_BAND))
+BALANCED = register_metric(balanced(0.5))
 SPEED_THESIS = register_metric(ThroughputMetric("speed-thesis"))
-# Until a better-founded `speed` exists, the name means the thesis definition.
-SPEED = register_metric(ThroughputMetric("speed"))
+COST_THESIS = register_metric(GoodputMetric("cost-thesis", COST_THESIS_BAND))
