@@ -194,6 +194,16 @@ def test_two_identical_jobs_split_fairly() -> None:
     assert len(set(alloc["a"])) == len(set(alloc["b"])) == 1
 
 
+def test_search_improves_on_its_seeds() -> None:
+    models = (SCALABLE, CHATTY, EXTENDED, CHATTY, SCALABLE)
+    jobs = tuple(job(f"j{i}", m, attained_gpu_s=float(i)) for i, m in enumerate(models))
+    snap = ClusterSnapshot(time_s=0.0, nodes=cluster(4), jobs=jobs)
+    seeds_only = PolluxPolicy(seed=0, generations=0).decide(snap).info["objective"]
+    searched = PolluxPolicy(seed=0).decide(snap)
+    assert searched.info["objective"] > 1.05 * seeds_only
+    assert_feasible(snap, dict(searched.allocations))
+
+
 def test_more_jobs_than_gpus_keeps_objective_finite() -> None:
     nodes = cluster(1, gpus=4)
     snap = ClusterSnapshot(
