@@ -13,11 +13,14 @@ Choices of this implementation (not in the paper):
 - every job is treated as adaptive; a job without a model (no profile yet) is limited to
   ``max(1, min_replicas)`` replicas on one node and values any allocation as speedup 1;
 - the fair share is ``ceil(GPUs / jobs)`` replicas, and a job's reference speedup is its best
-  speedup using at most that many (so the reference is >= 1 and never 0);
+  speedup using at most that many (falling back to its best anywhere, so it is never 0);
 - a single-objective elitist search (the artifact's NSGA-II also tracked cluster utility as a
-  second objective; the chosen solution there is the best power mean, as here);
+  second objective; the chosen solution there is the best power mean, as here), with an
+  optional early stop (``patience``), off by default;
 - the final population is kept and, remapped onto the next round's jobs and nodes, seeds the
-  next search (as the artifact does), next to the current and the fair-share allocations.
+  next search (as the artifact does), next to the current allocation and two equal splits.
+
+Operators and speed figures: docs/pollux-policy.md.
 """
 
 from __future__ import annotations
