@@ -15,6 +15,7 @@ from adaptsched.models import (
     speedup_table,
     throughput,
 )
+from adaptsched.models.errors import ModelInputError
 
 PARAMS = ThroughputParams(0.02, 7e-4, 0.09, 2e-3, 0.015, 1e-4, 1.3, beta_ppn=0.01)
 
@@ -39,20 +40,37 @@ def test_efficiency_is_one_at_initial_batch_and_without_signal() -> None:
     assert np.all(efficiency(GradStats(0.0, 5.0), 128, np.array([128, 1024])) == 1.0)
 
 
+def _limits_or_none(m0: int, extra: int, min_local: int, span, accum: int) -> BatchLimits | None:
+    """Limits from drawn numbers, or None where no batch is reachable (rejected by design)."""
+    try:
+        return BatchLimits(
+            init_batch=m0,
+            max_batch=m0 + extra,
+            min_local=min(min_local, m0 + extra),
+            max_local=None if span is None else min(min_local, m0 + extra) + span,
+            max_accum_steps=accum,
+        )
+    except ModelInputError:
+        return None
+
+
+def _reachable_without_forced_accumulation(lim: BatchLimits) -> bool:
+    """Brute force: some admissible m and s <= max_accum_steps with M0 <= m (s + 1) <= max."""
+    return any(
+        lim.init_batch <= m * (s + 1) <= lim.max_batch
+        for m in range(lim.min_local, lim.local_upper + 1)
+        for s in range(lim.max_accum_steps + 1)
+    )
+
+
 limits_strategy = st.builds(
-    lambda m0, extra, min_local, span, accum: BatchLimits(
-        init_batch=m0,
-        max_batch=m0 + extra,
-        min_local=min(min_local, m0 + extra),
-        max_local=None if span is None else min(min_local, m0 + extra) + span,
-        max_accum_steps=accum,
-    ),
+    _limits_or_none,
     m0=st.integers(1, 2048),
     extra=st.integers(0, 8192),
     min_local=st.integers(1, 256),
     span=st.one_of(st.none(), st.integers(0, 512)),
     accum=st.integers(0, 6),
-)
+).filter(lambda lim: lim is not None)
 
 
 @settings(max_examples=60, deadline=None)
@@ -88,8 +106,20 @@ def test_speedup_of_one_replica_is_one(limits, phi) -> None:
     """1 wherever one replica can reach M0 within the limits; a job that forbids accumulation
     and needs several replicas to reach M0 has speedup 0 there (infeasible)."""
     model = JobModel(PARAMS, GradStats(sqr=1.0, var=phi / limits.init_batch), limits)
-    reachable = limits.local_upper * (limits.max_accum_steps + 1) >= limits.init_batch
+    reachable = _reachable_without_forced_accumulation(limits)
     assert float(model.speedup(1, 1)) == pytest.approx(1.0 if reachable else 0.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(init_batch=3, max_batch=3, min_local=2, max_local=2),
+        dict(init_batch=100, max_batch=110, min_local=60, max_local=70),
+    ],
+)
+def test_limits_no_batch_reachable_on_one_replica_rejected(kwargs) -> None:
+    with pytest.raises(ModelInputError, match="one replica could never run"):
+        BatchLimits(**kwargs)
 
 
 def test_speedup_table_shape_and_reference() -> None:
@@ -108,5 +138,5 @@ def test_goodput_prefers_smaller_batches_when_noise_is_low() -> None:
     limits = BatchLimits(128, 8192, 16, 1024)
     model = JobModel(PARAMS, GradStats(sqr=1.0, var=0.01), limits)
     good = model.best_config(1, 4, get_metric("goodput"))
-    fast = model.best_config(1, 4, get_metric("speed"))
+    fast = model.best_config(1, 4, get_metric("speed-thesis"))
     assert float(good.total_batch) < float(fast.total_batch)

@@ -277,12 +277,12 @@ def test_bad_search_options_are_rejected(options: dict[str, int]) -> None:
 
 
 def test_a_job_with_an_unusable_model_is_named() -> None:
-    # The total batch must be exactly 10 but the local batch is fixed at 4: no configuration.
-    unusable = JobModel(
-        SCALABLE.params,
-        SCALABLE.grad,
-        BatchLimits(init_batch=10, max_batch=10, min_local=4, max_local=4),
-    )
+    # Limits are checked where they are made; here they are corrupted afterwards (as a model
+    # decoded by hand might be): the total batch must be exactly 10, the local batch 4.
+    limits = BatchLimits(init_batch=10, max_batch=10, min_local=5, max_local=5)
+    object.__setattr__(limits, "min_local", 4)
+    object.__setattr__(limits, "max_local", 4)
+    unusable = JobModel(SCALABLE.params, SCALABLE.grad, limits)
     snap = ClusterSnapshot(time_s=0.0, nodes=cluster(1), jobs=(job("bad-job", unusable),))
     with pytest.raises(ModelInputError, match="bad-job"):
         PolluxPolicy().decide(snap)

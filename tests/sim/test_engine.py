@@ -122,8 +122,8 @@ def test_restart_cost_is_charged(tmp_path: Path, truths: dict) -> None:
 def test_adaptive_jobs_learn_online(tmp_path: Path, truths: dict) -> None:
     workload = _workload(tmp_path, mixed_jobs(4))
     jobs = build_jobs(workload, truths, adaptive=True)
-    backend = SimulatedBackend(jobs, Cluster.uniform(3, 4), BackendConfig(restart_s=5.0))
-    loop = RoundLoop(Greedy(), backend, VirtualClock(), 20.0)
+    backend = SimulatedBackend(jobs, Cluster.uniform(3, 4), BackendConfig(restart_s=1.0))
+    loop = RoundLoop(Greedy(), backend, VirtualClock(), 2.0)
     loop.run(max_rounds=10_000)
     for job in jobs:
         assert job.observed, "a job that ran measured its step times"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from adaptsched.models.errors import ModelInputError
 
 DEFAULT_MAX_ACCUM_STEPS = 15
@@ -49,6 +51,19 @@ class BatchLimits:
                 f"BatchLimits.min_local: {self.min_local} exceeds max_batch {self.max_batch}; "
                 "no local batch is admissible"
             )
+        if not self._reachable_on_one_replica():
+            raise ModelInputError(
+                f"BatchLimits: no local batch in [{self.min_local}, {self.local_upper}] times a "
+                f"whole number of micro-steps lands in [init_batch {self.init_batch}, "
+                f"max_batch {self.max_batch}]; one replica could never run this job"
+            )
+
+    def _reachable_on_one_replica(self) -> bool:
+        """Whether some m * (s + 1) with admissible m lies in [M0, max_batch] (one replica,
+        accumulating as needed): the reference point of every speedup."""
+        m = np.arange(self.min_local, self.local_upper + 1)
+        first_multiple = np.ceil(self.init_batch / m) * m
+        return bool(np.any(first_multiple <= self.max_batch))
 
     @property
     def local_upper(self) -> int:

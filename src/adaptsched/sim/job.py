@@ -84,9 +84,14 @@ class SimJob:
         self.choose_batch()
 
     # -- beliefs ---------------------------------------------------------------------------
-    def model(self) -> JobModel:
-        """The job's own current model (fitted on what it measured, else the prior)."""
-        if self._model is None or self._model_obs != len(self.observed):
+    def model(self, refit: bool = True) -> JobModel:
+        """The job's own current model (fitted on what it measured, else the prior).
+
+        ``refit=False`` keeps the throughput fit of the last refit (within a round the job
+        re-picks its batch at every epoch boundary, but refits only once, at the round's end).
+        """
+        stale = self._model is None or self._model_obs != len(self.observed)
+        if stale and (refit or self._model is None):
             params = self.fits.params(self.app.name, self.observed) if self.observed else None
             self._model = JobModel(params or PRIOR_PARAMS, PRIOR_GRAD, self.limits)
             self._model_obs = len(self.observed)
@@ -95,14 +100,14 @@ class SimJob:
             self._model = JobModel(self._model.params, grad, self.limits)
         return self._model
 
-    def choose_batch(self) -> None:
+    def choose_batch(self, refit: bool = True) -> None:
         """Local batch and accumulation for the current allocation."""
         k = self.replicas
         if self.fixed_batch is not None:
             self.local_bsz, self.accum_steps = split_batch(self.fixed_batch, k, self.limits)
             return
         if self.observed:
-            choice = self.model().best_config(len(self.counts), k, self.metric)
+            choice = self.model(refit).best_config(len(self.counts), k, self.metric)
             if bool(choice.feasible):
                 self.local_bsz, self.accum_steps = int(choice.local_bsz), int(choice.accum_steps)
                 return
@@ -152,7 +157,8 @@ class SimJob:
                     self.completion_time_s = now
                     self.fire(JobEvent.COMPLETE)
                     return
-            self.choose_batch()
+            # Re-pick the batch at every epoch boundary; refit only at the round's end.
+            self.choose_batch(refit=seconds <= 0)
 
     def remaining_fraction(self) -> float:
         return max(1.0 - self.progress / self.truth.total_progress, 1e-9)

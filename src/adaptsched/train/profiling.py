@@ -120,6 +120,13 @@ def _enter(rank: int, world: int, port: int, opts: RunOptions) -> None:
     init_distributed("gloo")
 
 
+def _leave() -> None:
+    """Wait for every rank before tearing the group down: a rank that destroys it while a
+    peer's gloo work is still in flight aborts that peer (SIGABRT)."""
+    dist.barrier()
+    dist.destroy_process_group()
+
+
 def _placement_worker(
     rank: int, world: int, port: int, opts: RunOptions, sizes: list[int], steps: int, out: str
 ) -> None:
@@ -136,7 +143,7 @@ def _placement_worker(
         rows += [r for r in trainer.profiler.rows() if r["local_bsz"] == local_bsz]
     if rank == 0:
         Path(out).write_text(json.dumps(rows))
-    dist.destroy_process_group()
+    _leave()
 
 
 def accuracy(model: nn.Module, test: TensorDataset, rank: int, world: int) -> float:
@@ -174,7 +181,7 @@ def _validation_worker(
             trainer.sampler.set_epoch(trainer.sampler.epoch + 1)
     if rank == 0:
         Path(out).write_text(json.dumps(rows))
-    dist.destroy_process_group()
+    _leave()
 
 
 def _validation_row(trainer: AdaptiveTrainer, test: TensorDataset) -> dict[str, float]:
