@@ -57,3 +57,26 @@ def test_thesis_speed_picks_larger_batches_than_goodput() -> None:
     assert np.all(thesis.total_batch >= good.total_batch)
     assert np.all(thesis.goodput <= good.goodput + 1e-9)
     assert np.any(thesis.total_batch > good.total_batch)
+
+
+def test_allocation_weight_follows_remaining_time() -> None:
+    """speed weighs a job by 1 / remaining time; goodput and cost weigh every job alike;
+    balanced (knob 0.5) sits between; unknown remaining time weighs 1."""
+    speed, goodput, cost = get_metric("speed"), get_metric("goodput"), get_metric("cost")
+    assert speed.allocation_weight(100.0) == pytest.approx(10 * speed.allocation_weight(1000.0))
+    assert goodput.allocation_weight(100.0) == goodput.allocation_weight(1e6) == 1.0
+    assert cost.allocation_weight(100.0) == 1.0
+    half = get_metric("balanced")
+    ratio = half.allocation_weight(100.0) / half.allocation_weight(1000.0)
+    assert 1.0 < ratio < 10.0
+    assert speed.allocation_weight(None) == 1.0
+    assert speed.allocation_weight(0.0) == speed.allocation_weight(1.0)  # floored at 1 s
+
+
+def test_metric_rejects_bad_parameters() -> None:
+    from adaptsched.models.metrics import GoodputMetric
+
+    with pytest.raises(ModelInputError, match="remaining_exponent"):
+        GoodputMetric("x", (0.3, 0.6), -3.0)
+    with pytest.raises(ModelInputError, match="utility band"):
+        GoodputMetric("x", (0.7, 0.6))

@@ -301,3 +301,20 @@ def test_policy_imports_neither_torch_nor_ray() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _two_jobs_one_gpu(metric_name: str) -> dict[str, tuple]:
+    """Two identical jobs, one GPU. 'long' has had less service (Pollux serves it first);
+    'short' has a tenth of its work left."""
+    metric = get_metric(metric_name)
+    jobs = [
+        job("long", metric=metric, attained_gpu_s=0.0, remaining_samples=1e7),
+        job("short", metric=metric, attained_gpu_s=500.0, remaining_samples=1e6),
+    ]
+    return decide(jobs, cluster(1, gpus=1), seed=0, generations=30)
+
+
+def test_speed_metric_serves_the_job_nearest_completion() -> None:
+    assert _two_jobs_one_gpu("speed")["short"] and not _two_jobs_one_gpu("speed")["long"]
+    goodput = _two_jobs_one_gpu("goodput")
+    assert goodput["long"] and not goodput["short"]  # least attained service wins

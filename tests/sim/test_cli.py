@@ -55,3 +55,28 @@ def test_golden_tiresias_workload_1() -> None:
     )
     reference = json.loads(_REFERENCE.read_text())["avgs"]["workload-1"]
     assert result.summary()["mean_jct_s"] == pytest.approx(reference, rel=0.10)
+
+
+def test_sim_command_autoscale_and_metric(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    traces = write_profile(tmp_path / "traces").parent
+    path = write_workload(tmp_path / "w.csv", mixed_jobs(4))
+    argv = ["sim", str(path), "--traces", str(traces), "--policy", "pollux", "--json"]
+    argv += ["--autoscale", "--max-nodes", "3", "--metrics-options", "cost"]
+    argv += ["--generations", "5", "--interval", "30", "--no-progress"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["metric"] == "cost"
+    summary = report["workloads"]["w"]
+    assert 0 < summary["node_hours"] <= 3 * summary["makespan_s"] / 3600 + 3 * 90 / 3600
+
+
+def test_sim_command_rejects_unknown_metric_and_bad_bounds(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    traces = write_profile(tmp_path / "traces").parent
+    path = write_workload(tmp_path / "w.csv", mixed_jobs(2))
+    base = ["sim", str(path), "--traces", str(traces), "--policy", "pollux"]
+    assert main([*base, "--metric", "fastest"]) == 2
+    assert "unknown metric 'fastest'" in capsys.readouterr().err
+    assert main([*base, "--autoscale", "--min-nodes", "4", "--max-nodes", "2"]) == 2
+    assert "--min-nodes" in capsys.readouterr().err

@@ -23,6 +23,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "adaptsched.cli.profile",
         "measure a training job on this machine and write a simulator profile",
     ),
+    "experiment": (
+        "adaptsched.cli.experiment",
+        "run a named experiment in the simulator (thesis: the seed thesis's, with its numbers)",
+    ),
 }
 
 

@@ -8,7 +8,10 @@ import json
 import sys
 from pathlib import Path
 
+from adaptsched.models import ModelInputError
+from adaptsched.models.metrics import get_metric, metric_names
 from adaptsched.policy.registry import make_policy, policy_names
+from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.loop import RoundRecord
 from adaptsched.sim.paths import ENV_VAR, profiles_dir, workload_files
 from adaptsched.sim.plots import plot_gpus_in_use, plot_jct_cdf
@@ -33,6 +36,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--out", type=Path, default=None, help="write JSON and PNG plots here")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    parser.add_argument(
+        "--metric",
+        "--metrics-options",
+        dest="metric",
+        default="goodput",
+        help=f"every job's metric and the autoscaler's: {', '.join(metric_names())}, "
+        "default (= goodput), or balanced:K with K in [0, 1]",
+    )
+    parser.add_argument(
+        "--autoscale",
+        action="store_true",
+        help="let the policy resize the cluster between --min-nodes and --max-nodes",
+    )
+    parser.add_argument("--min-nodes", type=int, default=1)
+    parser.add_argument("--max-nodes", type=int, default=None, help="default: --nodes")
+    parser.add_argument("--initial-nodes", type=int, default=None, help="default: --min-nodes")
+    parser.add_argument(
+        "--provision-delay", type=float, default=90.0, help="seconds until a new node is usable"
+    )
+    parser.add_argument(
+        "--generations", type=int, default=None, help="pollux: generations per round (100)"
+    )
 
 
 class ProgressBar:
@@ -69,6 +94,7 @@ def _print_summary(name: str, result: SimResult) -> None:
     print(
         f"  policy time per round p50 {s['policy_p50_ms']:.2f} ms  p95 {s['policy_p95_ms']:.2f} ms"
     )
+    print(f"  node-hours {s['node_hours']:.1f}")
 
 
 def _write_outputs(out: Path, name: str, result: SimResult) -> None:
@@ -78,13 +104,39 @@ def _write_outputs(out: Path, name: str, result: SimResult) -> None:
     plot_gpus_in_use(result, out / f"{name}-gpus.png")
 
 
+def sim_config(args: argparse.Namespace) -> SimConfig:
+    """The simulated cluster the flags describe (bad values raise ValueError naming the flag)."""
+    try:
+        metric = get_metric(args.metric)
+    except ModelInputError as exc:
+        raise ValueError(f"--metric: {exc}") from None
+    autoscale = None
+    if args.autoscale:
+        max_nodes = args.max_nodes if args.max_nodes is not None else args.nodes
+        initial = args.initial_nodes if args.initial_nodes is not None else args.min_nodes
+        try:
+            autoscale = AutoscaleConfig(args.min_nodes, max_nodes, initial, args.provision_delay)
+        except ValueError as exc:
+            raise ValueError(f"--min-nodes/--initial-nodes/--max-nodes: {exc}") from None
+    return SimConfig(
+        nodes=args.nodes,
+        gpus_per_node=args.gpus_per_node,
+        interval_s=args.interval,
+        autoscale=autoscale,
+        metric=metric,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     files = workload_files(args.workload)
-    config = SimConfig(nodes=args.nodes, gpus_per_node=args.gpus_per_node, interval_s=args.interval)
+    config = sim_config(args)
     truths = load_truths(profiles_dir(args.traces))
+    options = {"seed": args.seed}
+    if args.generations is not None:
+        options["generations"] = args.generations
     results: dict[str, SimResult] = {}
     for path in files:
-        policy = make_policy(args.policy, seed=args.seed)
+        policy = make_policy(args.policy, **options)
         hooks = () if args.no_progress else (ProgressBar(path.stem),)
         result = run_workload_file(path, truths, policy, config, hooks)
         results[path.stem] = result
@@ -95,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
     summaries = {name: r.summary() for name, r in results.items()}
     mean = sum(s["mean_jct_s"] for s in summaries.values()) / len(summaries)
     if args.json:
-        print(json.dumps({"policy": args.policy, "mean_jct_s": mean, "workloads": summaries}))
+        out = {"policy": args.policy, "metric": config.metric.name, "mean_jct_s": mean}
+        print(json.dumps({**out, "workloads": summaries}))
     elif len(results) > 1:
         print(f"mean JCT over {len(results)} workloads: {mean:.0f} s")
     return 0

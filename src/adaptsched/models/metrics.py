@@ -20,14 +20,42 @@ POLLUX_UTILITY_BAND = (0.35, 0.65)
 
 @dataclass(frozen=True)
 class Metric(ABC):
-    """A named objective over (throughput, statistical efficiency) plus an autoscaling band."""
+    """A named objective over (throughput, statistical efficiency), an autoscaling band, and
+    how much a job's remaining time weighs when the policy values its allocation.
+
+    ``remaining_exponent`` (alpha) gives the job the weight ``remaining_s ** -alpha`` in the
+    policy's objective: 0 treats every job alike (Pollux); 1 weighs a job by the inverse of
+    its remaining time, so the search serves nearly finished jobs first, as shortest-remaining-
+    processing-time does. ``fairness_power`` is the p of the power mean the policy maximises
+    when this is the cluster's metric. Design and measurements: docs/metrics.md.
+    """
 
     name: str
     utility_band: tuple[float, float] = POLLUX_UTILITY_BAND
+    remaining_exponent: float = 0.0
+    #: p of the power mean over the jobs' speedups when this is the cluster's metric (Pollux:
+    #: -1, which favours fairness; 1 maximises the weighted sum).
+    fairness_power: float = -1.0
+
+    def __post_init__(self) -> None:
+        low, high = self.utility_band
+        if not 0.0 <= low <= high:
+            raise ModelInputError(f"metric {self.name!r}: utility band needs 0 <= low <= high")
+        if not -2.0 <= self.remaining_exponent <= 2.0:
+            raise ModelInputError(f"metric {self.name!r}: remaining_exponent must lie in [-2, 2]")
+        if not -10.0 <= self.fairness_power <= 1.0:
+            raise ModelInputError(f"metric {self.name!r}: fairness_power must lie in [-10, 1]")
 
     @abstractmethod
     def objective(self, throughput: np.ndarray, efficiency: np.ndarray) -> np.ndarray:
         """Value of a configuration; the batch optimiser maximises it per allocation."""
+
+    def allocation_weight(self, remaining_s: float | None) -> float:
+        """The job's weight in the policy's objective (1 when its remaining time is unknown
+        or the metric ignores it); remaining times below a second count as one second."""
+        if self.remaining_exponent == 0 or remaining_s is None or not np.isfinite(remaining_s):
+            return 1.0
+        return float(max(remaining_s, 1.0) ** -self.remaining_exponent)
 
 
 @dataclass(frozen=True)
@@ -85,6 +113,14 @@ COST_BAND = (0.50, 0.80)
 COST_THESIS_BAND = (0.35, 0.80)
 
 
+#: ``speed``'s allocation value: weights 1 / remaining time, summed (p = 1), so the search
+#: maximises sum_j speedup_j / remaining_j, the rate at which jobs' remaining work shrinks
+#: relative to its size (shortest-remaining-time first, generalised to speedups).
+SPEED_REMAINING_EXPONENT = 1.0
+SPEED_FAIRNESS_POWER = 1.0
+POLLUX_FAIRNESS_POWER = -1.0
+
+
 def _lerp_band(knob: float) -> tuple[float, float]:
     """Band between SPEED_BAND (knob 0) and COST_BAND (knob 1)."""
     low = SPEED_BAND[0] + knob * (COST_BAND[0] - SPEED_BAND[0])
@@ -97,11 +133,14 @@ def balanced(knob: float = 0.5) -> Metric:
     if not 0.0 <= knob <= 1.0:
         raise ModelInputError(f"balanced knob: must lie in [0, 1], got {knob}")
     name = "balanced" if knob == 0.5 else f"balanced:{knob:g}"
-    return GoodputMetric(name, _lerp_band(knob))
+    power = SPEED_FAIRNESS_POWER + knob * (POLLUX_FAIRNESS_POWER - SPEED_FAIRNESS_POWER)
+    return GoodputMetric(name, _lerp_band(knob), (1.0 - knob) * SPEED_REMAINING_EXPONENT, power)
 
 
 GOODPUT = register_metric(GoodputMetric("goodput"))
-SPEED = register_metric(GoodputMetric("speed", SPEED_BAND))
+SPEED = register_metric(
+    GoodputMetric("speed", SPEED_BAND, SPEED_REMAINING_EXPONENT, SPEED_FAIRNESS_POWER)
+)
 COST = register_metric(GoodputMetric("cost", COST_BAND))
 BALANCED = register_metric(balanced(0.5))
 SPEED_THESIS = register_metric(ThroughputMetric("speed-thesis"))

@@ -50,6 +50,9 @@ class JobInfo:
     oracle: JobModel | None = None
     remaining_fraction: float = 1.0  # share of the job's work still to do, in (0, 1]
     remaining_steps: float | None = None  # oracle: optimizer steps left at ``fixed_batch``
+    #: Statistical work left in samples at M0: known to the job itself (its epoch target and
+    #: its scale-invariant progress), None when the job did not declare a target.
+    remaining_samples: float | None = None
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ the jobs that have had the least.
 
 Fitness is the power mean (p = -1) of the jobs' speedups normalised to their fair share,
 each multiplied by the restart factor when its row differs from the current allocation:
-``F = J / sum_j 1 / (s_j + eps)``. ``eps`` keeps a job with no GPUs (speedup 0) from
-making the mean 0 or undefined; it then costs 1/eps, so the search gives GPUs to as many
-jobs as capacity allows before it scales any of them out.
+``F = sum_j w_j / sum_j w_j / (s_j + eps)``, with the job weights ``w_j`` of their metrics
+(all 1 in Pollux, where this is ``J / sum_j 1 / (s_j + eps)``). ``eps`` keeps a job with
+no GPUs (speedup 0) from making the mean 0 or undefined; it then costs w/eps, so the search
+gives GPUs to as many jobs as capacity allows before it scales any of them out.
 """
 
 from __future__ import annotations
@@ -74,6 +75,8 @@ class AllocationProblem:
     base_valid: np.ndarray  # (J,) False when the current allocation cannot be kept as is
     restart_factor: np.ndarray  # (J,) multiplies the speedup of a job whose row changes
     speedups: np.ndarray  # (J, max_nodes + 1, max_replicas + 1) normalised speedup tables
+    weights: np.ndarray | None = None  # (J,) > 0, the jobs' weights in the mean (None: all 1)
+    power: float = -1.0  # p of the power mean (Pollux: -1; 0: geometric; 1: arithmetic)
 
     @property
     def num_jobs(self) -> int:
@@ -100,7 +103,10 @@ class Evaluator:
         self._base = problem.base.T.astype(STATE_DTYPE)[:, :, None]
         self._always_changed = ~problem.base_valid.reshape(-1, 1)
         self._factor = problem.restart_factor.reshape(-1, 1)
-        self._jobs = jobs
+        weights = np.ones(jobs) if problem.weights is None else np.asarray(problem.weights, float)
+        self._weights = weights.reshape(-1, 1)
+        self._total_weight = float(weights.sum())
+        self._power = float(problem.power)
 
     def speedups(self, states: np.ndarray) -> np.ndarray:
         """(J, P) normalised speedups, restart factor applied to changed rows."""
@@ -111,9 +117,15 @@ class Evaluator:
         return np.where(changed, value * self._factor, value)
 
     def __call__(self, states: np.ndarray) -> np.ndarray:
-        """(P,) power mean with p = -1 of the job speedups."""
-        inverse = 1.0 / (self.speedups(states) + EPSILON)
-        return self._jobs / inverse.sum(axis=0)
+        """(P,) weighted power mean of the job speedups."""
+        p = self._power
+        value = self.speedups(states) + EPSILON
+        if p == -1.0:
+            return self._total_weight / (self._weights / value).sum(axis=0)
+        if p == 0.0:
+            return np.exp((self._weights * np.log(value)).sum(axis=0) / self._total_weight)
+        mean = (self._weights * value**p).sum(axis=0) / self._total_weight
+        return mean ** (1.0 / p)
 
 
 def tournament(fitness: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

@@ -12,6 +12,8 @@ Choices of this implementation (not in the paper):
 
 - every job is treated as adaptive; a job without a model (no profile yet) is limited to
   ``max(1, min_replicas)`` replicas on one node and values any allocation as speedup 1;
+- jobs may weigh differently in the power mean (``Metric.allocation_weight``: the ``speed``
+  metric weighs a job by the inverse of its remaining time); Pollux's metric weighs all alike;
 - the fair share is ``ceil(GPUs / jobs)`` replicas, and a job's reference speedup is its best
   speedup using at most that many (falling back to its best anywhere, so it is never 0);
 - a single-objective elitist search (the artifact's NSGA-II also tracked cluster utility as a
@@ -31,7 +33,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from adaptsched.models import ModelInputError
+from adaptsched.models import GOODPUT, Metric, ModelInputError
 from adaptsched.policy.autoscale import UtilityBand, desired_node_count
 from adaptsched.policy.base import ClusterSnapshot, Decision, JobInfo, NodeInfo, Policy
 from adaptsched.policy.cluster_size import utility_curve
@@ -109,7 +111,7 @@ class PolluxPolicy(Policy):
         node_ids = tuple(n.node_id for n in nodes)
         capacity = np.array([n.gpus for n in nodes], dtype=np.int64)
         raw = _raw_tables(jobs, capacity)
-        problem = _build_problem(jobs, node_ids, capacity, raw)
+        problem = _build_problem(jobs, node_ids, capacity, raw, snapshot.cluster_metric)
         seeds = self._seeds(problem, jobs, node_ids)
         result = search(problem, seeds, self._rng, self._config)
         job_ids = tuple(j.job_id for j in jobs)
@@ -225,7 +227,11 @@ def _job_limits(job: JobInfo, total_gpus: int, num_nodes: int) -> tuple[int, int
 
 
 def _build_problem(
-    jobs: list[JobInfo], node_ids: tuple[str, ...], capacity: np.ndarray, raw: np.ndarray
+    jobs: list[JobInfo],
+    node_ids: tuple[str, ...],
+    capacity: np.ndarray,
+    raw: np.ndarray,
+    cluster_metric: Metric = GOODPUT,
 ) -> AllocationProblem:
     total = int(capacity.sum())
     limits = np.array([_job_limits(j, total, len(node_ids)) for j in jobs], dtype=np.int64)
@@ -244,7 +250,34 @@ def _build_problem(
         base_valid=valid,
         restart_factor=np.array([restart_factor(j.age_s, j.restarts) for j in jobs]),
         speedups=raw / reference.reshape(-1, 1, 1),
+        weights=allocation_weights(jobs),
+        power=cluster_metric.fairness_power,
     )
+
+
+def remaining_seconds(job: JobInfo) -> float | None:
+    """The job's remaining time on one replica by its own model (work left / best metric value
+    there); None when it declared no work target or has no model."""
+    if job.remaining_samples is None or job.model is None:
+        return None
+    base = float(job.model.best_config(1, 1, job.metric, force_accumulation=True).objective)
+    return job.remaining_samples / base if base > 0 else None
+
+
+def allocation_weights(jobs: list[JobInfo]) -> np.ndarray | None:
+    """Each job's weight in the objective from its metric and its predicted remaining time on
+    one replica (``Metric.allocation_weight``). The weights of jobs whose metric uses their
+    remaining time are divided by their geometric mean, so that they weigh 1 on average next to
+    jobs that ignore it; None when every weight is 1 (Pollux's unweighted mean)."""
+    weighted = np.array([j.metric.remaining_exponent != 0 for j in jobs])
+    if not weighted.any():
+        return None
+    weights = np.ones(len(jobs))
+    for i, job in enumerate(jobs):
+        if weighted[i]:
+            weights[i] = job.metric.allocation_weight(remaining_seconds(job))
+    weights[weighted] /= np.exp(np.log(weights[weighted]).mean())
+    return weights
 
 
 def _reference(raw: np.ndarray, max_nodes: int, fair_replicas: int) -> float:

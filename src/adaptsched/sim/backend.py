@@ -98,6 +98,7 @@ class SimulatedBackend:
             oracle=self._oracle(job),
             remaining_fraction=job.remaining_fraction(),
             remaining_steps=steps_left,
+            remaining_samples=job.remaining_samples(),
         )
 
     def apply(self, decision: Decision, now_s: float) -> None:

@@ -9,7 +9,14 @@ max(M0, k x min local batch).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from adaptsched.models import GradStats, StepObservations, ThroughputParams, fit_throughput
+from adaptsched.models.pollux_fit import fit_pollux
+
+Fitter = Callable[[StepObservations], ThroughputParams]
+#: The fitters a simulated job may use: the project's default and the Pollux paper's.
+FITTERS: dict[str, Fitter] = {"adaptsched": fit_throughput, "pollux": fit_pollux}
 
 #: Linear-speedup prior: T_grad = 1 ms x m, T_sync = 0.
 PRIOR_PARAMS = ThroughputParams(
@@ -28,7 +35,10 @@ class FitCache:
     configurations fit the same model; sharing the fit saves most of the optimiser calls.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, fitter: str = "adaptsched") -> None:
+        if fitter not in FITTERS:
+            raise ValueError(f"unknown fitter {fitter!r}; valid fitters: {', '.join(FITTERS)}")
+        self._fit = FITTERS[fitter]
         self._fits: dict[tuple[str, tuple[ObsKey, ...]], ThroughputParams] = {}
         self.misses = 0
 
@@ -39,7 +49,7 @@ class FitCache:
             rows = [(*key, *observed[key]) for key in keys]
             cols = list(zip(*rows, strict=True))
             obs = StepObservations(*(list(c) for c in cols))
-            hit = fit_throughput(obs)
+            hit = self._fit(obs)
             self._fits[app, keys] = hit
             self.misses += 1
         return hit

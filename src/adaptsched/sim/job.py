@@ -40,6 +40,7 @@ class SimJob:
         self.local_bsz = 0
         self.accum_steps = 0
         self.progress = 0.0  # iterations at M0
+        self.batch_progress = 0.0  # sum of total batch x progress made at it
         self.epoch = 0  # 0-based epoch in progress
         self.delay_left_s = 0.0
         self.attained_gpu_s = 0.0
@@ -148,10 +149,13 @@ class SimJob:
             used = min(need, seconds)
             now, seconds = now + used, seconds - used
             self.attained_gpu_s += used * k
+            before = self.progress
             if used < need:
                 self.progress += used * rate
             else:
                 self.progress = self.truth.epoch_end(self.epoch)
+            self.batch_progress += self.total_batch * (self.progress - before)
+            if used >= need:
                 self.epoch += 1
                 if self.epoch >= self.app.epochs:
                     self.completion_time_s = now
@@ -162,6 +166,20 @@ class SimJob:
 
     def remaining_fraction(self) -> float:
         return max(1.0 - self.progress / self.truth.total_progress, 1e-9)
+
+    def mean_batch(self) -> float:
+        """Total batch averaged over the progress made (M0 before any progress)."""
+        if self.progress <= 0:
+            return float(self.app.init_batch)
+        return self.batch_progress / self.progress
+
+    def quality(self) -> float:
+        """The profile's validation metric at the progress reached, at the mean batch."""
+        return self.truth.quality(self.mean_batch(), self.progress)
+
+    def remaining_samples(self) -> float:
+        """Statistical work left in samples at M0 (progress counts iterations at M0)."""
+        return max(self.truth.total_progress - self.progress, 0.0) * self.limits.init_batch
 
     def epoch_fraction(self) -> float:
         start = self.truth.epoch_end(self.epoch - 1) if self.epoch > 0 else 0.0

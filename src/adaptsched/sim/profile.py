@@ -53,6 +53,7 @@ class ValidationTable:
     batch: int
     progress: np.ndarray  # cumulative progress in iterations at M0, end of each epoch
     iteration: np.ndarray  # cumulative optimizer steps at ``batch``
+    metric: np.ndarray  # the job's validation metric (e.g. test accuracy) at each epoch's end
     grad_sqr: np.ndarray  # squared norm of the true gradient during the epoch
     grad_var: np.ndarray  # gradient variance at batch M0 during the epoch
 
@@ -124,6 +125,7 @@ def read_validation(path: Path, batch: int) -> ValidationTable:
         batch=batch,
         progress=table["progress"].astype(float),
         iteration=table["iteration"].astype(float),
+        metric=table["metric"].astype(float),
         grad_sqr=table["grad_sqr"].astype(float),
         grad_var=table["grad_var"].astype(float),
     )

@@ -35,6 +35,8 @@ class JobResult:
     jct_s: float
     gpu_hours: float
     restarts: int
+    mean_batch: float = 0.0  # total batch averaged over the progress made
+    quality: float = float("nan")  # the profile's validation metric where the job ended
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ class SimConfig:
     max_time_s: float = 30 * 24 * 3600.0  # give up (error) after this much simulated time
     autoscale: AutoscaleConfig | None = None  # None: fixed size ``nodes``
     metric: Metric = GOODPUT  # every job's metric, and the autoscaler's
+    fitter: str = "adaptsched"  # how jobs fit their throughput model (``sim.belief.FITTERS``)
 
     def __post_init__(self) -> None:
         if self.nodes < 1 or self.gpus_per_node < 1:
@@ -48,8 +49,9 @@ def build_jobs(
     truths: Mapping[str, ProfileTruth],
     adaptive: bool,
     metric: Metric = GOODPUT,
+    fitter: str = "adaptsched",
 ) -> list[SimJob]:
-    fits = FitCache()
+    fits = FitCache(fitter)
     return [SimJob(spec, truths[spec.application], adaptive, fits, metric) for spec in workload]
 
 
@@ -65,7 +67,7 @@ def simulate(
     truths = {
         name: p if isinstance(p, ProfileTruth) else ProfileTruth(p) for name, p in profiles.items()
     }
-    jobs = build_jobs(workload, truths, policy.adaptive_jobs, config.metric)
+    jobs = build_jobs(workload, truths, policy.adaptive_jobs, config.metric, config.fitter)
     size = config.autoscale.initial_nodes if config.autoscale else config.nodes
     cluster = Cluster.uniform(size, config.gpus_per_node)
     backend = SimulatedBackend(
@@ -104,6 +106,8 @@ def _job_result(job: SimJob) -> JobResult:
         jct_s=done - job.spec.submit_time_s,
         gpu_hours=job.attained_gpu_s / 3600.0,
         restarts=job.restarts,
+        mean_batch=job.mean_batch(),
+        quality=job.quality(),
     )
 
 

@@ -159,6 +159,17 @@ class ProfileTruth:
         var = (1 - w) * self._var[lo, e] + w * self._var[hi, e]
         return float(sqr), float(var)
 
+    def quality(self, total_batch: float, progress: float) -> float:
+        """The validation metric after training to ``progress`` (iterations at M0) at
+        ``total_batch``: interpolated along progress in each measured batch's file (held at its
+        last row beyond it), then between the two nearest measured batches."""
+        lo, hi, w = self._batch_weights(total_batch)
+        values = []
+        for i in (lo, hi):
+            table = self.profile.validation[int(self._batches[i])]
+            values.append(float(np.interp(progress, table.progress, table.metric)))
+        return (1 - w) * values[0] + w * values[1]
+
     def steps_left(self, total_batch: float, epoch: int, epoch_fraction: float) -> float:
         """Optimizer steps still needed at ``total_batch`` from a point inside ``epoch``
         (log-log interpolation of the measured step counts between batch sizes)."""

@@ -7,6 +7,9 @@ training code has one path. The backend is NCCL when CUDA is available, gloo oth
 
 from __future__ import annotations
 
+import atexit
+import datetime
+import logging
 import math
 import os
 from dataclasses import dataclass
@@ -16,6 +19,10 @@ import torch.distributed as dist
 
 #: Environment variable that overrides the node count (the runtime sets it).
 NODES_ENV = "ADAPTSCHED_NUM_NODES"
+#: How long a leaving replica waits for its peers before tearing the group down anyway.
+LEAVE_TIMEOUT_S = 60.0
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ def init_distributed(backend: str | None = None) -> Topology:
             dist.init_process_group(backend, init_method="env://")
         else:
             dist.init_process_group(backend, store=dist.HashStore(), rank=0, world_size=1)
+        atexit.register(leave_distributed)
     world = dist.get_world_size()
     local_world = _env_int("LOCAL_WORLD_SIZE", world)
     nodes = _env_int(NODES_ENV, max(1, math.ceil(world / max(local_world, 1))))
@@ -69,3 +77,18 @@ def init_distributed(backend: str | None = None) -> Topology:
     if topo.backend == "nccl":
         torch.cuda.set_device(topo.local_rank)
     return topo
+
+
+def leave_distributed(timeout_s: float = LEAVE_TIMEOUT_S) -> None:
+    """Wait for the peers, then destroy the process group. A replica whose interpreter exits
+    with the gloo group still alive, while a peer's last collective is in flight, aborts with
+    "terminate called without an active exception" (SIGABRT); registered at exit by
+    ``init_distributed``. A dead peer only delays the exit by ``timeout_s``."""
+    if not dist.is_initialized():
+        return
+    try:
+        if dist.get_backend() == "gloo" and dist.get_world_size() > 1:
+            dist.monitored_barrier(timeout=datetime.timedelta(seconds=timeout_s))
+    except RuntimeError as exc:  # a peer is gone: leave anyway
+        log.warning("leaving the process group without every peer: %s", exc)
+    dist.destroy_process_group()

@@ -28,7 +28,7 @@ from torch.utils.data import TensorDataset
 
 from adaptsched.models import BatchLimits
 from adaptsched.train.batching import BatchConfig
-from adaptsched.train.distributed import init_distributed
+from adaptsched.train.distributed import init_distributed, leave_distributed
 from adaptsched.train.trainer import AdaptiveTrainer
 
 
@@ -120,13 +120,6 @@ def _enter(rank: int, world: int, port: int, opts: RunOptions) -> None:
     init_distributed("gloo")
 
 
-def _leave() -> None:
-    """Wait for every rank before tearing the group down: a rank that destroys it while a
-    peer's gloo work is still in flight aborts that peer (SIGABRT)."""
-    dist.barrier()
-    dist.destroy_process_group()
-
-
 def _placement_worker(
     rank: int, world: int, port: int, opts: RunOptions, sizes: list[int], steps: int, out: str
 ) -> None:
@@ -143,7 +136,7 @@ def _placement_worker(
         rows += [r for r in trainer.profiler.rows() if r["local_bsz"] == local_bsz]
     if rank == 0:
         Path(out).write_text(json.dumps(rows))
-    _leave()
+    leave_distributed()
 
 
 def accuracy(model: nn.Module, test: TensorDataset, rank: int, world: int) -> float:
@@ -181,7 +174,7 @@ def _validation_worker(
             trainer.sampler.set_epoch(trainer.sampler.epoch + 1)
     if rank == 0:
         Path(out).write_text(json.dumps(rows))
-    _leave()
+    leave_distributed()
 
 
 def _validation_row(trainer: AdaptiveTrainer, test: TensorDataset) -> dict[str, float]:

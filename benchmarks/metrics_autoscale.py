@@ -1,0 +1,130 @@
+"""Do the metric options keep their promises? Every metric arm, same workloads, same seeds.
+
+Runs the Pollux policy with autoscaling (nodes of 4 GPUs, 1 to 16 nodes, 90 s provisioning)
+on the workloads of ``../shared/pollux-traces/workloads`` once per metric arm (``goodput``,
+``speed``, ``cost``, ``balanced``, ``speed-thesis``, ``cost-thesis``), every job of a run
+carrying the arm's metric, and prints one JSON object: per arm the mean JCT over the
+workloads, the node-hours summed over them and the restarts per job; then the changes of
+``speed``, ``cost`` and ``balanced`` relative to ``goodput`` in percent (negative = lower).
+
+    .venv/bin/python benchmarks/metrics_autoscale.py --traces ../shared/pollux-traces --json
+
+Targets (issue "metric options"): speed JCT <= -15 %; cost node-hours <= -20 % with JCT
+<= +15 %; balanced between the two on both figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from adaptsched.models.metrics import get_metric
+from adaptsched.policy.pollux import PolluxPolicy
+from adaptsched.sim.autoscaler import AutoscaleConfig
+from adaptsched.sim.paths import profiles_dir, traces_root
+from adaptsched.sim.runner import SimConfig, load_truths, run_workload_file
+
+ARMS = ("goodput", "speed", "cost", "balanced", "speed-thesis", "cost-thesis")
+_TRUTHS: dict = {}
+
+
+def _run_one(task: tuple[str, str, str, int, int]) -> tuple[str, str, dict[str, float]]:
+    workload, traces, arm, seed, generations = task
+    if traces not in _TRUTHS:
+        _TRUTHS[traces] = load_truths(traces)
+    config = SimConfig(
+        autoscale=AutoscaleConfig(min_nodes=1, max_nodes=16, initial_nodes=1),
+        metric=get_metric(arm),
+    )
+    policy = PolluxPolicy(seed=seed, generations=generations)
+    result = run_workload_file(workload, _TRUTHS[traces], policy, config)
+    return arm, Path(workload).stem, result.summary()
+
+
+def _change_pct(value: float, reference: float) -> float:
+    return 100.0 * (value / reference - 1.0)
+
+
+def summarise(outcomes: list[tuple[str, str, dict[str, float]]], arms: list[str]) -> dict:
+    """Per-arm figures and the changes the targets are stated in."""
+    report: dict = {"arms": {}}
+    for arm in arms:
+        runs = {w: s for a, w, s in outcomes if a == arm}
+        report["arms"][arm] = {
+            "mean_jct_s": float(np.mean([s["mean_jct_s"] for s in runs.values()])),
+            "node_hours": float(np.sum([s["node_hours"] for s in runs.values()])),
+            "restarts_per_job": float(np.mean([s["restarts_per_job"] for s in runs.values()])),
+            "workloads": {
+                w: {k: s[k] for k in ("mean_jct_s", "node_hours", "restarts_per_job")}
+                for w, s in sorted(runs.items())
+            },
+        }
+    base = report["arms"].get("goodput")
+    if base is None:
+        return report
+    for arm, key in (("speed", "speed"), ("cost", "cost"), ("balanced", "balanced")):
+        figures = report["arms"].get(arm)
+        if figures is None:
+            continue
+        report[f"{key}_jct_change_pct"] = _change_pct(figures["mean_jct_s"], base["mean_jct_s"])
+        report[f"{key}_node_hours_change_pct"] = _change_pct(
+            figures["node_hours"], base["node_hours"]
+        )
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--traces", type=Path, default=traces_root(), help="reference data root")
+    parser.add_argument("--arms", nargs="+", default=list(ARMS), help="metric names to run")
+    parser.add_argument("--workloads", nargs="+", default=None, help="e.g. workload-1 (all)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--generations", type=int, default=100, help="GA generations per round")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args()
+    root = args.traces if (args.traces / "workloads").is_dir() else args.traces.parent
+    files = sorted((root / "workloads").glob("workload-*.csv"))
+    if args.workloads:
+        files = [f for f in files if f.stem in set(args.workloads)]
+    if not files:
+        print(f"no workloads under {root / 'workloads'}", file=sys.stderr)
+        return 2
+    for arm in args.arms:
+        get_metric(arm)  # unknown names fail here, listing the valid ones
+    traces = str(profiles_dir(args.traces))
+    tasks = [(str(f), traces, a, args.seed, args.generations) for f in files for a in args.arms]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        outcomes = list(pool.map(_run_one, tasks))
+    report = summarise(outcomes, args.arms)
+    report["wall_s"] = time.perf_counter() - start
+    report["config"] = {
+        "workloads": [f.stem for f in files],
+        "nodes": "1..16 x 4 GPUs",
+        "provision_delay_s": AutoscaleConfig().provision_delay_s,
+        "generations": args.generations,
+        "seed": args.seed,
+    }
+    if args.json:
+        print(json.dumps(report))
+    else:
+        for arm, fig in report["arms"].items():
+            print(
+                f"{arm:>13}: mean JCT {fig['mean_jct_s']:7.0f} s  node-hours "
+                f"{fig['node_hours']:7.1f}  restarts/job {fig['restarts_per_job']:.2f}"
+            )
+        for key, value in report.items():
+            if key.endswith("_pct"):
+                print(f"{key}: {value:+.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The seed thesis's experiment, in the simulator: five MNIST jobs submitted together on nodes
+of one GPU, the cluster starting at one node and growing to at most two.
+
+Jobs (thesis, chapter V): epochs 10, 15, 40, 45, 45; initial batch 64, 64, 64, 64, 128. Their
+truth is the MNIST profile measured on this machine by ``adaptsched profile`` (bundled under
+``adaptsched/data/profiles/mnist``); each job is that profile with its own epoch count and M0.
+
+Arms: ``pollux`` is Pollux as published (jobs fit their throughput with the Pollux paper's
+fitter, the policy weighs every job alike, Pollux's utility band); every other arm is the
+metric framework with that metric for every job and for the autoscaler. An arm that appears in
+several scenarios is run once per seed and reused, as the thesis reused its default run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from adaptsched.models.metrics import get_metric
+from adaptsched.policy.pollux import PolluxPolicy
+from adaptsched.sim.autoscaler import AutoscaleConfig
+from adaptsched.sim.profile import load_profile
+from adaptsched.sim.results import SimResult
+from adaptsched.sim.runner import SimConfig, simulate
+from adaptsched.sim.truth import ProfileTruth
+from adaptsched.sim.workload import JobSpec
+
+#: (name, epochs, initial batch) of the thesis's five jobs.
+THESIS_JOBS: tuple[tuple[str, int, int], ...] = (
+    ("job1", 10, 64),
+    ("job2", 15, 64),
+    ("job3", 40, 64),
+    ("job4", 45, 64),
+    ("job5", 45, 128),
+)
+
+#: Scenario -> arms, the reference arm first (the thesis's tables V.6.1-V.6.7, plus balanced).
+SCENARIOS: dict[str, tuple[str, ...]] = {
+    "framework": ("pollux", "goodput"),
+    "speed": ("goodput", "speed", "speed-thesis"),
+    "cost": ("goodput", "cost", "cost-thesis"),
+    "balanced": ("goodput", "balanced", "speed", "cost"),
+}
+
+
+@dataclass(frozen=True)
+class ThesisSetup:
+    """The cluster of the thesis's EKS runs (g4dn.xlarge: one GPU per node, 1 to 2 nodes)."""
+
+    min_nodes: int = 1
+    max_nodes: int = 2
+    initial_nodes: int = 1
+    gpus_per_node: int = 1
+    provision_delay_s: float = 90.0
+    interval_s: float = 60.0
+    generations: int = 100
+
+
+def bundled_profile_dir(name: str = "mnist") -> Path:
+    """The profile shipped with the package (measured on this project's machine)."""
+    return Path(str(resources.files("adaptsched") / "data" / "profiles" / name))
+
+
+def job_truths(folder: Path) -> dict[str, ProfileTruth]:
+    """One truth per thesis job: the profile in ``folder`` with the job's epochs and M0. Epochs
+    are converted to the profile's epoch units: a profile epoch may be a slice of the data set
+    (``epoch_samples`` of ``dataset_samples`` in its ``profile.json``)."""
+    profile = load_profile(folder)
+    meta = json.loads((folder / "profile.json").read_text())
+    per_epoch = float(meta.get("dataset_samples", 1)) / float(meta.get("epoch_samples", 1))
+    truths = {}
+    for name, epochs, batch in THESIS_JOBS:
+        spec = dataclasses.replace(
+            profile.spec,
+            name=f"mnist-{name}",
+            epochs=max(1, round(epochs * per_epoch)),
+            init_batch=batch,
+        )
+        truths[spec.name] = ProfileTruth(dataclasses.replace(profile, spec=spec))
+    return truths
+
+
+def thesis_workload() -> tuple[JobSpec, ...]:
+    return tuple(
+        JobSpec(name, 0.0, f"mnist-{name}", num_replicas=1, batch_size=batch)
+        for name, _, batch in THESIS_JOBS
+    )
+
+
+def arm_config(arm: str, setup: ThesisSetup) -> SimConfig:
+    """The simulated cluster of one arm."""
+    metric = get_metric("goodput" if arm == "pollux" else arm)
+    return SimConfig(
+        nodes=setup.max_nodes,
+        gpus_per_node=setup.gpus_per_node,
+        interval_s=setup.interval_s,
+        autoscale=AutoscaleConfig(
+            setup.min_nodes, setup.max_nodes, setup.initial_nodes, setup.provision_delay_s
+        ),
+        metric=metric,
+        fitter="pollux" if arm == "pollux" else "adaptsched",
+    )
+
+
+def run_arm(arm: str, seed: int, truths: dict[str, ProfileTruth], setup: ThesisSetup) -> SimResult:
+    policy = PolluxPolicy(seed=seed, generations=setup.generations)
+    return simulate(thesis_workload(), truths, policy, arm_config(arm, setup))
+
+
+def arm_summary(runs: Sequence[SimResult]) -> dict:
+    """An arm over its seeds: per-job JCT (mean over seeds), mean and standard deviation of the
+    mean JCT over seeds, the spread across jobs (the thesis's std), node time and quality."""
+    per_seed = np.array([[j.jct_s for j in r.jobs] for r in runs])
+    names = [j.name for j in runs[0].jobs]
+    node_s = np.array([r.node_seconds() for r in runs])
+    lifetimes = [
+        {n: b - a for n, a, b in sorted(r.node_lifetimes)} for r in runs
+    ]  # node id -> seconds, per seed
+    node_names = sorted({n for lt in lifetimes for n in lt})
+    return {
+        "mean_jct_s": float(per_seed.mean()),
+        "std_jct_s": float(per_seed.mean(axis=1).std()),
+        "std_across_jobs_s": float(per_seed.std(axis=1).mean()),
+        "jobs": {n: float(v) for n, v in zip(names, per_seed.mean(axis=0), strict=True)},
+        "node_seconds": float(node_s.mean()),
+        "node_lifetimes_s": {
+            n: float(np.mean([lt.get(n, 0.0) for lt in lifetimes])) for n in node_names
+        },
+        "quality": float(np.mean([[j.quality for j in r.jobs] for r in runs])),
+        "quality_per_job": {
+            n: float(v)
+            for n, v in zip(
+                names, np.mean([[j.quality for j in r.jobs] for r in runs], axis=0), strict=True
+            )
+        },
+        "mean_batch_per_job": {
+            n: float(v)
+            for n, v in zip(
+                names, np.mean([[j.mean_batch for j in r.jobs] for r in runs], axis=0), strict=True
+            )
+        },
+        "restarts_per_job": float(np.mean([[j.restarts for j in r.jobs] for r in runs])),
+        "seeds": len(runs),
+    }
+
+
+def run_thesis(
+    seeds: int = 5,
+    setup: ThesisSetup | None = None,
+    profile_dir: Path | None = None,
+    progress: Callable[[str, int], None] | None = None,
+) -> dict:
+    """Every arm of every scenario for ``seeds`` seeds; the JSON the command prints."""
+    setup = setup or ThesisSetup()
+    truths = job_truths(profile_dir or bundled_profile_dir())
+    arms = list(dict.fromkeys(a for scenario in SCENARIOS.values() for a in scenario))
+    summaries = {}
+    for arm in arms:
+        runs = []
+        for seed in range(seeds):
+            if progress is not None:
+                progress(arm, seed)
+            runs.append(run_arm(arm, seed, truths, setup))
+        summaries[arm] = arm_summary(runs)
+    return {
+        "scenarios": {
+            name: {"arms": {a: summaries[a] for a in scenario}}
+            for name, scenario in SCENARIOS.items()
+        },
+        "setup": dataclasses.asdict(setup) | {"seeds": seeds, "jobs": THESIS_JOBS},
+    }
