@@ -51,6 +51,13 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _portable_command(argv: list[str]) -> str:
+    """The command line as run, with absolute paths cut to their last part: the metadata says
+    how the profile was measured without naming the measuring machine's directories."""
+    parts = [Path(a).name if os.path.isabs(a) else a for a in argv]
+    return "adaptsched " + shlex.join(parts)
+
+
 def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
@@ -111,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
         ),
         "measured": {
             "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": "adaptsched " + shlex.join(sys.argv[1:]),
+            "command": _portable_command(sys.argv[1:]),
             "torch": torch.__version__,
             "python": platform.python_version(),
             "cpu": _cpu_model(),

@@ -47,6 +47,7 @@ from adaptsched.policy.genetic import (
 from adaptsched.policy.pollux_state import (
     fair_share_state,
     node_split_state,
+    priority_fill_state,
     state_to_placements,
     to_state,
 )
@@ -73,8 +74,19 @@ def restart_factor(age_s: float, restarts: int) -> float:
     return max(age_s - RESTART_DELAY_S * restarts, 0.0) / (age_s + RESTART_DELAY_S)
 
 
-def priority_order(jobs: tuple[JobInfo, ...]) -> list[JobInfo]:
-    """Least attained service first; submission time, then id, break ties."""
+def priority_order(jobs: tuple[JobInfo, ...], cluster_metric: Metric = GOODPUT) -> list[JobInfo]:
+    """Least attained service first (Pollux), or, when the cluster's metric weighs remaining
+    time, shortest predicted remaining time first (jobs without a prediction after those with
+    one, by attained service); submission time, then id, break ties. Repair cuts replicas from
+    the end of this order, so it must agree with what the objective favours."""
+    if cluster_metric.remaining_exponent > 0:
+        remaining = {j.job_id: remaining_seconds(j) for j in jobs}
+
+        def key(j: JobInfo) -> tuple:
+            left = remaining[j.job_id]
+            return (left is None, left or 0.0, j.attained_gpu_s, j.submit_time_s, j.job_id)
+
+        return sorted(jobs, key=key)
     return sorted(jobs, key=lambda j: (j.attained_gpu_s, j.submit_time_s, j.job_id))
 
 
@@ -98,7 +110,7 @@ class PolluxPolicy(Policy):
         self._carry: _Carry | None = None
 
     def decide(self, snapshot: ClusterSnapshot) -> Decision:
-        jobs = priority_order(snapshot.jobs)
+        jobs = priority_order(snapshot.jobs, snapshot.cluster_metric)
         desired = _desired_nodes(snapshot, jobs) if snapshot.autoscale and jobs else None
         nodes = _placeable_nodes(snapshot, desired)
         if not jobs or not nodes:
@@ -135,7 +147,12 @@ class PolluxPolicy(Policy):
         self, problem: AllocationProblem, jobs: list[JobInfo], node_ids: tuple[str, ...]
     ) -> np.ndarray:
         """Node-major seeds: current allocation, equal splits, last round's population."""
-        splits = [problem.base, fair_share_state(problem), node_split_state(problem)]
+        splits = [
+            problem.base,
+            fair_share_state(problem),
+            node_split_state(problem),
+            priority_fill_state(problem),
+        ]
         own = node_major(np.stack(splits))
         carried = self._remap_carry([j.job_id for j in jobs], node_ids)
         if carried is None:

@@ -63,6 +63,27 @@ def node_split_state(problem: AllocationProblem) -> np.ndarray:
     return state
 
 
+def priority_fill_state(problem: AllocationProblem) -> np.ndarray:
+    """Jobs in priority order each take as many GPUs as they may (whole free nodes first, at
+    most ``max_nodes`` of them) until the cluster is full: the allocation a
+    shortest-remaining-first order wants, which the equal splits are far from."""
+    free = problem.capacity.astype(np.int64).copy()
+    state = np.zeros_like(problem.base)
+    for j in range(problem.num_jobs):
+        want = int(problem.max_replicas[j])
+        if want < max(int(problem.min_replicas[j]), 1):
+            continue
+        for n in np.argsort(-free, kind="stable")[: int(problem.max_nodes[j])]:
+            take = min(want - int(state[j].sum()), int(free[n]))
+            if take <= 0:
+                break
+            state[j, n] = take
+        if state[j].sum() < max(int(problem.min_replicas[j]), 1):
+            state[j] = 0
+        free -= state[j]
+    return state
+
+
 def state_to_placements(
     state: np.ndarray, jobs: Sequence[JobInfo], node_ids: Sequence[str]
 ) -> dict[str, Placement]:
