@@ -318,3 +318,58 @@ def test_speed_metric_serves_the_job_nearest_completion() -> None:
     assert _two_jobs_one_gpu("speed")["short"] and not _two_jobs_one_gpu("speed")["long"]
     goodput = _two_jobs_one_gpu("goodput")
     assert goodput["long"] and not goodput["short"]  # least attained service wins
+
+
+def _small_problem(power: float, weights: np.ndarray | None) -> AllocationProblem:
+    """Two jobs on one 4-GPU node; speedup = replicas (tables indexed [nodes, replicas])."""
+    table = np.zeros((2, 5))
+    table[1, 1:] = np.arange(1, 5)
+    return AllocationProblem(
+        capacity=np.array([4]),
+        min_replicas=np.zeros(2, dtype=np.int64),
+        max_replicas=np.array([4, 4]),
+        max_nodes=np.array([1, 1]),
+        base=np.zeros((2, 1), dtype=np.int64),
+        base_valid=np.ones(2, dtype=bool),
+        restart_factor=np.ones(2),
+        speedups=np.stack([table, table]),
+        weights=weights,
+        power=power,
+    )
+
+
+@pytest.mark.parametrize(
+    ("power", "weights", "expected"),
+    [
+        (-1.0, None, [2.0 / (1 / 3.001 + 1 / 1.001), 2.0 / (2 / 2.001)]),  # Pollux
+        (1.0, np.array([3.0, 1.0]), [(3 * 3.001 + 1.001) / 4, (3 * 2.001 + 2.001) / 4]),
+        (0.0, None, [np.sqrt(3.001 * 1.001), 2.001]),
+    ],
+)
+def test_fitness_is_the_weighted_power_mean(power, weights, expected) -> None:
+    from adaptsched.policy.genetic import Evaluator
+
+    problem = _small_problem(power, weights)
+    states = node_major(np.array([[[3], [1]], [[2], [2]]]))  # (3, 1) and (2, 2)
+    assert Evaluator(problem)(states) == pytest.approx(expected)
+
+
+def test_priority_fill_gives_each_job_all_it_may_in_order() -> None:
+    from adaptsched.policy.pollux_state import priority_fill_state
+
+    problem = _small_problem(-1.0, None)
+    problem = AllocationProblem(**{**problem.__dict__, "max_replicas": np.array([3, 4])})
+    assert priority_fill_state(problem).tolist() == [[3], [1]]
+
+
+def test_speed_orders_by_remaining_time_with_new_jobs_first() -> None:
+    from adaptsched.policy.pollux import priority_order
+
+    speed = get_metric("speed")
+    jobs = (
+        job("long", metric=speed, remaining_samples=1e8, attained_gpu_s=0.0),
+        job("short", metric=speed, remaining_samples=1e5, attained_gpu_s=900.0),
+        job("new", model=None, metric=speed, remaining_samples=1e6, attained_gpu_s=0.0),
+    )
+    assert [j.job_id for j in priority_order(jobs, speed)] == ["new", "short", "long"]
+    assert [j.job_id for j in priority_order(jobs)] == ["long", "new", "short"]

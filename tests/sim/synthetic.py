@@ -51,10 +51,11 @@ def write_profile(root: Path, name: str = "toy", scalability: bool = True) -> Pa
                 step, sync = step_sync("4" * nodes, local)
                 rows.append(f"{nodes},{4 * nodes},{local},{step},{sync}")
         (folder / "scalability.csv").write_text("\n".join(rows) + "\n")
-    for batch, (sqr, var) in {8: (1.0, 4.0), 64: (1.0, 6.0)}.items():
+    for batch, (sqr, var, quality) in {8: (1.0, 4.0, 0.4), 64: (1.0, 6.0, 0.3)}.items():
         rows = ["progress,iteration,metric,grad_sqr,grad_var"]
         for epoch in range(1, EPOCHS + 1):
-            rows.append(f"{200.0 * epoch},{200.0 * epoch * 8 / batch},0.5,{sqr},{var * epoch}")
+            metric = quality + 0.05 * epoch  # validation metric: rises with progress
+            rows.append(f"{200.0 * epoch},{200.0 * epoch * 8 / batch},{metric},{sqr},{var * epoch}")
         (folder / f"validation-{batch}.csv").write_text("\n".join(rows) + "\n")
     return folder
 

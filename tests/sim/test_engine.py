@@ -151,3 +151,35 @@ def test_cluster_grows_and_shrinks() -> None:
         cluster.check({"a": ("n0", "n1"), "b": ("n1", "n0")}, 50.0)
     cluster.remove_node("n0")
     assert [n.node_id for n in cluster.nodes] == ["n1", "n2"]
+
+
+def test_quality_is_the_profile_metric_where_the_job_ended(truths: dict) -> None:
+    truth = truths["toy"]
+    end = truth.total_progress
+    epochs = truth.spec.epochs
+    assert truth.quality(8, end) == pytest.approx(0.4 + 0.05 * epochs)
+    assert truth.quality(64, end) == pytest.approx(0.3 + 0.05 * epochs)
+    assert truth.quality(36, end) == pytest.approx(0.35 + 0.05 * epochs)  # between batches
+    assert truth.quality(8, 100.0) == pytest.approx(0.45)  # held at the first row before it
+
+
+def test_results_carry_quality_and_mean_batch(tmp_path: Path, truths: dict) -> None:
+    workload = _workload(tmp_path, mixed_jobs(4))
+    result = simulate(workload, truths, make_policy("pollux", **FAST), SMALL)
+    epochs = truths["toy"].spec.epochs
+    for j in result.jobs:
+        assert j.mean_batch >= truths["toy"].spec.init_batch  # never below M0
+        assert 0.3 + 0.05 * epochs - 1e-9 <= j.quality <= 0.4 + 0.05 * epochs + 1e-9
+
+
+def test_pollux_fitter_is_selectable_and_unknown_fitters_are_named(
+    tmp_path: Path, truths: dict
+) -> None:
+    workload = _workload(tmp_path, mixed_jobs(3))
+    config = SimConfig(nodes=2, gpus_per_node=4, interval_s=20.0, fitter="pollux")
+    result = simulate(workload, truths, make_policy("pollux", **FAST), config)
+    assert all(j.jct_s > 0 for j in result.jobs)
+    with pytest.raises(
+        ValueError, match="unknown fitter 'magic'; valid fitters: adaptsched, pollux"
+    ):
+        simulate(workload, truths, make_policy("pollux", **FAST), SimConfig(fitter="magic"))

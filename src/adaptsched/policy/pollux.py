@@ -20,7 +20,8 @@ Choices of this implementation (not in the paper):
   second objective; the chosen solution there is the best power mean, as here), with an
   optional early stop (``patience``), off by default;
 - the final population is kept and, remapped onto the next round's jobs and nodes, seeds the
-  next search (as the artifact does), next to the current allocation and two equal splits.
+  next search (as the artifact does), next to the current allocation, two equal splits and a
+  priority fill (each job in priority order takes all it may).
 
 Operators and speed figures: docs/pollux-policy.md.
 """
@@ -76,15 +77,16 @@ def restart_factor(age_s: float, restarts: int) -> float:
 
 def priority_order(jobs: tuple[JobInfo, ...], cluster_metric: Metric = GOODPUT) -> list[JobInfo]:
     """Least attained service first (Pollux), or, when the cluster's metric weighs remaining
-    time, shortest predicted remaining time first (jobs without a prediction after those with
-    one, by attained service); submission time, then id, break ties. Repair cuts replicas from
-    the end of this order, so it must agree with what the objective favours."""
+    time, shortest predicted remaining time first; jobs without a prediction yet (new jobs,
+    which run on one GPU until they have measured something) go first, by attained service, as
+    in Pollux's order; submission time, then id, break ties. Repair cuts replicas from the end
+    of this order, so it must agree with what the objective favours."""
     if cluster_metric.remaining_exponent > 0:
         remaining = {j.job_id: remaining_seconds(j) for j in jobs}
 
         def key(j: JobInfo) -> tuple:
             left = remaining[j.job_id]
-            return (left is None, left or 0.0, j.attained_gpu_s, j.submit_time_s, j.job_id)
+            return (left is not None, left or 0.0, j.attained_gpu_s, j.submit_time_s, j.job_id)
 
         return sorted(jobs, key=key)
     return sorted(jobs, key=lambda j: (j.attained_gpu_s, j.submit_time_s, j.job_id))
@@ -146,7 +148,8 @@ class PolluxPolicy(Policy):
     def _seeds(
         self, problem: AllocationProblem, jobs: list[JobInfo], node_ids: tuple[str, ...]
     ) -> np.ndarray:
-        """Node-major seeds: current allocation, equal splits, last round's population."""
+        """Node-major seeds: current allocation, equal splits, priority fill, last round's
+        population."""
         splits = [
             problem.base,
             fair_share_state(problem),
