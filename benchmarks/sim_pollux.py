@@ -16,6 +16,7 @@ import json
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,7 @@ def main() -> int:
             "p95": float(np.percentile(latency_ms, 95)),
         },
         "wall_s": wall_s,
-        "config": vars(SimConfig()),
+        "config": asdict(SimConfig()),
     }
     ref = _reference(root, args.policy)
     if ref is not None:

@@ -63,8 +63,8 @@ def comparisons(report: dict) -> list[dict]:
     return rows
 
 
-def _fmt(value: float | None, spec: str = "+.1f") -> str:
-    return "-" if value is None else format(value, spec)
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1f} %"
 
 
 def markdown(report: dict) -> str:
@@ -120,9 +120,8 @@ def markdown(report: dict) -> str:
     for row in report["comparisons"]:
         lines.append(
             f"| {row['scenario']} | {row['arm']} | {row['reference']} | "
-            f"{_fmt(row['jct_change_pct'])} % | {_fmt(row['thesis_jct_change_pct'])} % | "
-            f"{_fmt(row['node_time_change_pct'])} % | "
-            f"{_fmt(row['thesis_node_time_change_pct'])} % |"
+            f"{_fmt(row['jct_change_pct'])} | {_fmt(row['thesis_jct_change_pct'])} | "
+            f"{_fmt(row['node_time_change_pct'])} | {_fmt(row['thesis_node_time_change_pct'])} |"
         )
     return "\n".join(lines) + "\n"
 
