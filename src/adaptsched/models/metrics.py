@@ -113,11 +113,12 @@ COST_BAND = (0.50, 0.80)
 COST_THESIS_BAND = (0.35, 0.80)
 
 
-#: ``speed``'s allocation value: weights 1 / remaining time, summed (p = 1), so the search
-#: maximises sum_j speedup_j / remaining_j, the rate at which jobs' remaining work shrinks
-#: relative to its size (shortest-remaining-time first, generalised to speedups).
+#: ``speed``'s allocation value: weights 1 / remaining time in a geometric mean (p = 0), so
+#: the search maximises sum_j log(speedup_j) / remaining_j: shortest remaining time first,
+#: generalised to speedups, while every job still loses much by getting nothing (docs/metrics.md
+#: compares p = 1, the plain weighted sum).
 SPEED_REMAINING_EXPONENT = 1.0
-SPEED_FAIRNESS_POWER = 1.0
+SPEED_FAIRNESS_POWER = 0.0
 POLLUX_FAIRNESS_POWER = -1.0
 
 
