@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.optim.lr_scheduler import StepLR
 
 from adaptsched.models import BatchLimits, get_metric
 from adaptsched.train import AdaptiveTrainer, JsonFileSink
 from adaptsched.train.datasets.mnist import MnistNet, mnist_dataset
+from adaptsched.train.evaluation import accuracy
 
 log = logging.getLogger("mnist")
 
@@ -54,20 +54,7 @@ def parse_args() -> argparse.Namespace:
 
 def evaluate(trainer: AdaptiveTrainer, test_set: torch.utils.data.TensorDataset) -> float:
     """Test accuracy, the test set split over the replicas."""
-    model = trainer.model.module
-    model.eval()
-    rank, world = trainer.topo.rank, trainer.topo.world_size
-    x, y = (t[rank::world] for t in test_set.tensors)
-    correct = torch.zeros(2, dtype=torch.float64)
-    with torch.no_grad():
-        for start in range(0, len(x), 1000):
-            pred = model(x[start : start + 1000]).argmax(dim=1)
-            correct[0] += (pred == y[start : start + 1000]).sum()
-    correct[1] = len(x)
-    if world > 1:
-        dist.all_reduce(correct)
-    model.train()
-    return float(correct[0] / correct[1])
+    return accuracy(trainer.model.module, test_set, trainer.topo.rank, trainer.topo.world_size)
 
 
 def main() -> None:

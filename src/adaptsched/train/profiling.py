@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 from torch.utils.data import TensorDataset
@@ -29,6 +28,7 @@ from torch.utils.data import TensorDataset
 from adaptsched.models import BatchLimits
 from adaptsched.train.batching import BatchConfig
 from adaptsched.train.distributed import init_distributed, leave_distributed
+from adaptsched.train.evaluation import accuracy
 from adaptsched.train.trainer import AdaptiveTrainer
 
 
@@ -137,22 +137,6 @@ def _placement_worker(
     if rank == 0:
         Path(out).write_text(json.dumps(rows))
     leave_distributed()
-
-
-def accuracy(model: nn.Module, test: TensorDataset, rank: int, world: int) -> float:
-    """Classification accuracy, the test set split over the replicas."""
-    model.eval()
-    x, y = (t[rank::world] for t in test.tensors)
-    counts = torch.zeros(2, dtype=torch.float64)
-    with torch.no_grad():
-        for start in range(0, len(x), 1000):
-            pred = model(x[start : start + 1000]).argmax(dim=1)
-            counts[0] += (pred == y[start : start + 1000]).sum()
-    counts[1] = len(x)
-    if world > 1:
-        dist.all_reduce(counts)
-    model.train()
-    return float(counts[0] / counts[1])
 
 
 def _validation_worker(
