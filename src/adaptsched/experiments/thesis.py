@@ -113,39 +113,35 @@ def run_arm(arm: str, seed: int, truths: dict[str, ProfileTruth], setup: ThesisS
     return simulate(thesis_workload(), truths, policy, arm_config(arm, setup))
 
 
+def _per_seed(runs: Sequence[SimResult], field: str) -> np.ndarray:
+    """(seeds, jobs) matrix of one ``JobResult`` field."""
+    return np.array([[getattr(j, field) for j in r.jobs] for r in runs], dtype=float)
+
+
 def arm_summary(runs: Sequence[SimResult]) -> dict:
     """An arm over its seeds: per-job JCT (mean over seeds), mean and standard deviation of the
     mean JCT over seeds, the spread across jobs (the thesis's std), node time and quality."""
-    per_seed = np.array([[j.jct_s for j in r.jobs] for r in runs])
     names = [j.name for j in runs[0].jobs]
-    node_s = np.array([r.node_seconds() for r in runs])
-    lifetimes = [
-        {n: b - a for n, a, b in sorted(r.node_lifetimes)} for r in runs
-    ]  # node id -> seconds, per seed
+
+    def by_job(field: str) -> dict[str, float]:
+        return dict(zip(names, map(float, _per_seed(runs, field).mean(axis=0)), strict=True))
+
+    jct = _per_seed(runs, "jct_s")
+    lifetimes = [{n: b - a for n, a, b in r.node_lifetimes} for r in runs]  # per seed
     node_names = sorted({n for lt in lifetimes for n in lt})
     return {
-        "mean_jct_s": float(per_seed.mean()),
-        "std_jct_s": float(per_seed.mean(axis=1).std()),
-        "std_across_jobs_s": float(per_seed.std(axis=1).mean()),
-        "jobs": {n: float(v) for n, v in zip(names, per_seed.mean(axis=0), strict=True)},
-        "node_seconds": float(node_s.mean()),
+        "mean_jct_s": float(jct.mean()),
+        "std_jct_s": float(jct.mean(axis=1).std()),
+        "std_across_jobs_s": float(jct.std(axis=1).mean()),
+        "jobs": by_job("jct_s"),
+        "node_seconds": float(np.mean([r.node_seconds() for r in runs])),
         "node_lifetimes_s": {
             n: float(np.mean([lt.get(n, 0.0) for lt in lifetimes])) for n in node_names
         },
-        "quality": float(np.mean([[j.quality for j in r.jobs] for r in runs])),
-        "quality_per_job": {
-            n: float(v)
-            for n, v in zip(
-                names, np.mean([[j.quality for j in r.jobs] for r in runs], axis=0), strict=True
-            )
-        },
-        "mean_batch_per_job": {
-            n: float(v)
-            for n, v in zip(
-                names, np.mean([[j.mean_batch for j in r.jobs] for r in runs], axis=0), strict=True
-            )
-        },
-        "restarts_per_job": float(np.mean([[j.restarts for j in r.jobs] for r in runs])),
+        "quality": float(_per_seed(runs, "quality").mean()),
+        "quality_per_job": by_job("quality"),
+        "mean_batch_per_job": by_job("mean_batch"),
+        "restarts_per_job": float(_per_seed(runs, "restarts").mean()),
         "seeds": len(runs),
     }
 

@@ -29,6 +29,7 @@ Operators and speed figures: docs/pollux-policy.md.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -75,14 +76,19 @@ def restart_factor(age_s: float, restarts: int) -> float:
     return max(age_s - RESTART_DELAY_S * restarts, 0.0) / (age_s + RESTART_DELAY_S)
 
 
-def priority_order(jobs: tuple[JobInfo, ...], cluster_metric: Metric = GOODPUT) -> list[JobInfo]:
+def priority_order(
+    jobs: tuple[JobInfo, ...],
+    cluster_metric: Metric = GOODPUT,
+    remaining: Mapping[str, float | None] | None = None,
+) -> list[JobInfo]:
     """Least attained service first (Pollux), or, when the cluster's metric weighs remaining
     time, shortest predicted remaining time first; jobs without a prediction yet (new jobs,
     which run on one GPU until they have measured something) go first, by attained service, as
     in Pollux's order; submission time, then id, break ties. Repair cuts replicas from the end
-    of this order, so it must agree with what the objective favours."""
+    of this order, so it must agree with what the objective favours. ``remaining``: the
+    jobs' ``remaining_seconds`` when the caller has them already."""
     if cluster_metric.remaining_exponent > 0:
-        remaining = {j.job_id: remaining_seconds(j) for j in jobs}
+        remaining = remaining if remaining is not None else remaining_times(jobs)
 
         def key(j: JobInfo) -> tuple:
             left = remaining[j.job_id]
@@ -112,7 +118,8 @@ class PolluxPolicy(Policy):
         self._carry: _Carry | None = None
 
     def decide(self, snapshot: ClusterSnapshot) -> Decision:
-        jobs = priority_order(snapshot.jobs, snapshot.cluster_metric)
+        remaining = _remaining_if_used(snapshot)
+        jobs = priority_order(snapshot.jobs, snapshot.cluster_metric, remaining)
         desired = _desired_nodes(snapshot, jobs) if snapshot.autoscale and jobs else None
         nodes = _placeable_nodes(snapshot, desired)
         if not jobs or not nodes:
@@ -125,7 +132,7 @@ class PolluxPolicy(Policy):
         node_ids = tuple(n.node_id for n in nodes)
         capacity = np.array([n.gpus for n in nodes], dtype=np.int64)
         raw = _raw_tables(jobs, capacity)
-        problem = _build_problem(jobs, node_ids, capacity, raw, snapshot.cluster_metric)
+        problem = _build_problem(jobs, node_ids, capacity, raw, snapshot.cluster_metric, remaining)
         seeds = self._seeds(problem, jobs, node_ids)
         result = search(problem, seeds, self._rng, self._config)
         job_ids = tuple(j.job_id for j in jobs)
@@ -252,6 +259,7 @@ def _build_problem(
     capacity: np.ndarray,
     raw: np.ndarray,
     cluster_metric: Metric = GOODPUT,
+    remaining: Mapping[str, float | None] | None = None,
 ) -> AllocationProblem:
     total = int(capacity.sum())
     limits = np.array([_job_limits(j, total, len(node_ids)) for j in jobs], dtype=np.int64)
@@ -270,7 +278,7 @@ def _build_problem(
         base_valid=valid,
         restart_factor=np.array([restart_factor(j.age_s, j.restarts) for j in jobs]),
         speedups=raw / reference.reshape(-1, 1, 1),
-        weights=allocation_weights(jobs),
+        weights=allocation_weights(jobs, remaining),
         power=cluster_metric.fairness_power,
     )
 
@@ -284,7 +292,23 @@ def remaining_seconds(job: JobInfo) -> float | None:
     return job.remaining_samples / base if base > 0 else None
 
 
-def allocation_weights(jobs: list[JobInfo]) -> np.ndarray | None:
+def remaining_times(jobs: Iterable[JobInfo]) -> dict[str, float | None]:
+    """``remaining_seconds`` of every job, by id (one batch optimisation per job)."""
+    return {j.job_id: remaining_seconds(j) for j in jobs}
+
+
+def _remaining_if_used(snapshot: ClusterSnapshot) -> dict[str, float | None] | None:
+    """The jobs' remaining times, computed once per round, when the cluster's metric or a
+    job's metric uses them; None otherwise (Pollux never needs them)."""
+    metrics = [snapshot.cluster_metric, *(j.metric for j in snapshot.jobs)]
+    if all(m.remaining_exponent == 0 for m in metrics):
+        return None
+    return remaining_times(snapshot.jobs)
+
+
+def allocation_weights(
+    jobs: list[JobInfo], remaining: Mapping[str, float | None] | None = None
+) -> np.ndarray | None:
     """Each job's weight in the objective from its metric and its predicted remaining time on
     one replica (``Metric.allocation_weight``). The weights of jobs whose metric uses their
     remaining time are divided by their geometric mean, so that they weigh 1 on average next to
@@ -292,10 +316,11 @@ def allocation_weights(jobs: list[JobInfo]) -> np.ndarray | None:
     weighted = np.array([j.metric.remaining_exponent != 0 for j in jobs])
     if not weighted.any():
         return None
+    remaining = remaining if remaining is not None else remaining_times(jobs)
     weights = np.ones(len(jobs))
     for i, job in enumerate(jobs):
         if weighted[i]:
-            weights[i] = job.metric.allocation_weight(remaining_seconds(job))
+            weights[i] = job.metric.allocation_weight(remaining[job.job_id])
     weights[weighted] /= np.exp(np.log(weights[weighted]).mean())
     return weights
 
