@@ -3,10 +3,11 @@
 Two gloo processes train the thesis's MNIST CNN (Adadelta, batch 64 = 2 x 32) on real MNIST.
 Each process holds two identical copies of the model: one under plain DDP (gather a batch,
 forward, backward, optimizer step, zero_grad) and one under ``AdaptiveTrainer`` (the same plus
-the gradient-norm hook, the per-step exchange of norms and stop flags, LR scaling, progress,
-step-time profiling and periodic model refits; batch size held fixed so both do the same
-arithmetic). Rounds alternate between the two (ABBA order), so machine load drifts hit both
-alike; the step time of each is the median over rounds of the mean step time in a round.
+the gradient-norm hook, the exchange of norms and stop flags about every 0.2 s, LR scaling,
+progress, step-time profiling and periodic model refits; batch size held fixed so both do the
+same arithmetic). Short rounds alternate between the two in ABBA / BAAB blocks, so machine load
+drifts hit both alike: the overhead is the median over blocks of the block's adaptive / plain
+time ratio, and each step time the median over rounds of the mean step time in a round.
 
     .venv/bin/python benchmarks/train_overhead.py --json
 """
@@ -97,9 +98,9 @@ def worker(rank: int, world: int, port: int, args: argparse.Namespace, out: str)
     for steps in variants.values():
         _timed(steps, args.warmup_steps)
     times: dict[str, list[float]] = {name: [] for name in variants}
-    order = ["plain", "adaptive", "adaptive", "plain"]
+    order = ["plain", "adaptive", "adaptive", "plain", "adaptive", "plain", "plain", "adaptive"]
     for round_index in range(args.rounds):
-        name = order[round_index % 4]
+        name = order[round_index % len(order)]
         times[name].append(_timed(variants[name], args.steps))
     if rank == 0:
         Path(out).write_text(json.dumps(times))
@@ -121,10 +122,12 @@ def run(args: argparse.Namespace, spawn: Callable[..., object] = mp.spawn) -> di
         times = json.loads(Path(out).read_text())
     plain = statistics.median(times["plain"])
     adaptive = statistics.median(times["adaptive"])
+    q1, median, q3 = statistics.quantiles(block_ratios(times["plain"], times["adaptive"]), n=4)
     return {
         "plain_step_ms": round(plain * 1e3, 2),
         "adaptive_step_ms": round(adaptive * 1e3, 2),
-        "overhead_pct": round((adaptive / plain - 1.0) * 100.0, 2),
+        "overhead_pct": round((median - 1.0) * 100.0, 2),
+        "overhead_block_iqr_pct": [round((q1 - 1.0) * 100.0, 2), round((q3 - 1.0) * 100.0, 2)],
         "rounds_per_variant": len(times["plain"]),
         "steps_per_round": args.steps,
         "procs": args.procs,
@@ -134,13 +137,26 @@ def run(args: argparse.Namespace, spawn: Callable[..., object] = mp.spawn) -> di
     }
 
 
+def block_ratios(plain: list[float], adaptive: list[float]) -> list[float]:
+    """Adaptive / plain time per block. Rounds come in blocks of four, P A A P then A P P A
+    (each variant in each position equally often), so block i holds entries 2i and 2i + 1 of
+    each list."""
+    blocks = min(len(plain), len(adaptive)) // 2
+    if blocks == 0:
+        raise ValueError("rounds: need at least one whole ABBA block (4 rounds)")
+    return [
+        (adaptive[2 * i] + adaptive[2 * i + 1]) / (plain[2 * i] + plain[2 * i + 1])
+        for i in range(blocks)
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
-    parser.add_argument("--rounds", type=int, default=16)
-    parser.add_argument("--steps", type=int, default=25, help="steps per round")
+    parser.add_argument("--rounds", type=int, default=320, help="a multiple of 4 (ABBA)")
+    parser.add_argument("--steps", type=int, default=5, help="steps per round")
     parser.add_argument("--warmup-steps", type=int, default=10)
     args = parser.parse_args()
     result = run(args)

@@ -12,6 +12,7 @@ import pytest
 from train_launcher import launch
 
 from adaptsched.train import adascale_gain, get_scaling_rule
+from adaptsched.train.cadence import MAX_STRIDE
 
 pytestmark = pytest.mark.slow
 
@@ -20,19 +21,29 @@ LOCAL_BSZ = 16
 
 
 @pytest.mark.parametrize(
-    ("replicas", "accum_steps", "rule"),
-    [(2, 0, "adascale"), (1, 3, "adascale"), (2, 1, "linear")],
+    ("replicas", "accum_steps", "rule", "period_s", "steps"),
+    [
+        (2, 0, "adascale", 0.0, 120),
+        (1, 3, "adascale", 0.0, 120),
+        (2, 1, "linear", 0.0, 120),
+        (2, 0, "adascale", 0.2, 960),  # steps of ~ms: the stride grows to its cap
+    ],
 )
 def test_noise_scale_within_20_percent(
-    tmp_path: Path, replicas: int, accum_steps: int, rule: str
+    tmp_path: Path, replicas: int, accum_steps: int, rule: str, period_s: float, steps: int
 ) -> None:
     out = tmp_path / "noise.json"
-    args = ["--out", str(out), "--noise-scale", str(TRUE_NOISE_SCALE)]
+    args = ["--out", str(out), "--noise-scale", str(TRUE_NOISE_SCALE), "--steps", str(steps)]
     args += ["--accum-steps", str(accum_steps), "--local-bsz", str(LOCAL_BSZ), "--rule", rule]
+    args += ["--stats-period-s", str(period_s)]
     job = launch("noise_job.py", replicas, args, tmp_path / "logs")
     assert job.wait(90) == [0] * replicas, job.output()
     result = json.loads(out.read_text())
     assert result["updates"] >= 100
+    if replicas > 1:  # norms measured and exchanged on every stride-th step only
+        assert result["stride"] == (MAX_STRIDE if period_s > 0 else 1)
+        exchanges = result["steps"] / result["stride"]  # (+ the first few at stride 1)
+        assert exchanges - 1 <= result["updates"] <= exchanges + 3
     assert result["noise_scale"] == pytest.approx(TRUE_NOISE_SCALE, rel=0.2)
     assert result["sqr"] == pytest.approx(1.0, rel=0.2)
     assert result["var_at_m0"] == pytest.approx(result["trace"] / LOCAL_BSZ)

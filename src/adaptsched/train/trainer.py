@@ -30,7 +30,9 @@ from torch.utils.data import Dataset, TensorDataset, default_collate
 
 from adaptsched.models import GOODPUT, BatchLimits, JobModel, Metric
 from adaptsched.train.batching import BatchConfig, choose_config
+from adaptsched.train.cadence import StatsCadence
 from adaptsched.train.checkpoint import CheckpointStore
+from adaptsched.train.comm import PendingExchange
 from adaptsched.train.distributed import Topology, init_distributed
 from adaptsched.train.hints import HintSink, NullSink
 from adaptsched.train.noise import NoiseScaleEstimator
@@ -65,7 +67,11 @@ class AdaptiveTrainer(TrainerState):
         refit_interval_s: float = 30.0,
         fixed_config: BatchConfig | None = None,
         topology: Topology | None = None,
+        stats_period_s: float = 0.2,
     ) -> None:
+        """``stats_period_s``: with several replicas, gradient norms are measured and exchanged
+        (with the stop and checkpoint flags) about this often, every 1 to 8 steps (see
+        :mod:`adaptsched.train.cadence`); 0 means every step."""
         self.topo = topology or init_distributed()
         self.limits = limits
         self.metric = metric
@@ -90,10 +96,13 @@ class AdaptiveTrainer(TrainerState):
         self.config: BatchConfig | None = None
         self.last_shard: Shard | None = None
         self._mark_s: float | None = None
+        self._full_step = True  # the current step has its whole batch (not an epoch's ragged tail)
         self._last_save_s = time.monotonic()
         self._resumed = self.load_checkpoint(model)
+        self.cadence = StatsCadence(stats_period_s, step=self.steps)
         self.model = AdaptiveDataParallel(model, self.topo)
         self.grad_state = self.model.grad_state
+        self._in_flight: PendingExchange | None = None
 
     # -- epochs and batches -------------------------------------------------------------------
     @property
@@ -121,6 +130,7 @@ class AdaptiveTrainer(TrainerState):
                 break  # (an epoch cut short by a checkpoint is still handed to the caller)
             yield self.sampler.epoch
             self.epoch_closed = True
+            self._settle_exchange()
             self.save_checkpoint()
             publish_hints(self)
         self._target = math.inf
@@ -138,7 +148,8 @@ class AdaptiveTrainer(TrainerState):
             cycle = min(cfg.accum_steps + 1, math.ceil(self.sampler.remaining / per_micro))
             full = self.sampler.remaining >= per_micro * (cfg.accum_steps + 1)
             self.grad_state.micro_steps = cycle
-            self.grad_state.measure = full
+            self.grad_state.measure = full and self._stats_step(self.steps + 1)
+            self._full_step = full
             for micro in range(cycle):
                 shard = self.sampler.next_shard(rank, world, cfg.local_bsz)
                 self.last_shard = shard
@@ -156,12 +167,18 @@ class AdaptiveTrainer(TrainerState):
 
     # -- one step -----------------------------------------------------------------------------
     def lr_factor(self) -> tuple[float, float]:
-        """(learning-rate factor, AdaScale gain r) at the current total batch."""
+        """(learning-rate factor, AdaScale gain r) at the current total batch; recomputed only
+        when the batch or the gradient statistics changed (it runs every step)."""
         cfg = self.config or self.decide_batch()
-        scale = cfg.total(self.topo.world_size) / self.limits.init_batch
-        stats = self.estimator.stats(self.limits.init_batch)
-        gain = adascale_gain(stats.var, stats.sqr, scale) if stats else 1.0
-        return self.rule.factor(gain, scale), gain
+        key = (cfg.total(self.topo.world_size), self.estimator.count)
+        if self._lr_cache is None or self._lr_cache[0] != key:
+            scale = key[0] / self.limits.init_batch
+            stats = self.estimator.stats(self.limits.init_batch)
+            gain = adascale_gain(stats.var, stats.sqr, scale) if stats else 1.0
+            self._lr_cache = (key, (self.rule.factor(gain, scale), gain))
+        return self._lr_cache[1]
+
+    _lr_cache: tuple[tuple[int, int], tuple[float, float]] | None = None
 
     def step(self) -> bool:
         """After each micro-batch's backward: on the last micro-step of an accumulation cycle,
@@ -171,26 +188,49 @@ class AdaptiveTrainer(TrainerState):
         if self.model.accumulating:
             return False
         cfg = self.config or self.decide_batch()
-        if last is not None and self.grad_state.measure:
+        if last is not None:
+            self.cadence.observe(now - last)
+        if last is not None and self._full_step:
             sync_s = now - self.grad_state.last_hook_s if self.topo.world_size > 1 else 0.0
             self.profiler.record(
                 self.topo.nodes, self.topo.world_size, cfg.local_bsz, now - last, sync_s
             )
+        self.model.record_reduced_norm()
         factor, gain = self.lr_factor()
         self._optimizer_step(factor)
         self.grad_state.end_step()
-        save_due = time.monotonic() - self._last_save_s >= self.checkpoint_interval_s
-        sample, (stop, save) = self.grad_state.exchange(
-            cfg.local_bsz * (cfg.accum_steps + 1),
-            (float(self.preemption.requested), float(save_due and self.topo.rank == 0)),
-        )
-        if sample is not None:
-            self.estimator.update(sample)
         self.progress += gain
         self.steps += 1
         if self.topo.rank == 0 and self.profiler.due():
             self.profiler.refit()
             publish_hints(self)
+        if self._stats_step(self.steps):
+            self.cadence.exchanged(self.steps, self._settle_exchange())
+            lead = self.topo.rank == 0
+            save_due = lead and time.monotonic() - self._last_save_s >= self.checkpoint_interval_s
+            flags = (self.preemption.requested, save_due, self.cadence.proposal() if lead else 0)
+            self._in_flight = self.grad_state.exchange(
+                cfg.local_bsz * (cfg.accum_steps + 1), tuple(float(f) for f in flags)
+            )
+        return True
+
+    def _stats_step(self, step: int) -> bool:
+        """Whether optimizer step number ``step`` measures norms and exchanges them (the same
+        answer on every replica). One replica measures every step: it pairs consecutive
+        steps, and its exchange is local."""
+        return self.topo.world_size == 1 or self.cadence.due(step)
+
+    def _settle_exchange(self) -> float:
+        """Collect the exchange in flight (if any): fold in the norms; checkpoint, or
+        checkpoint and exit, when a replica asked to. Every replica settles the same exchange
+        at the same step, so all take the same decision. Returns rank 0's proposed
+        statistics stride (0 when nothing was in flight)."""
+        pending, self._in_flight = self._in_flight, None
+        if pending is None:
+            return 0.0
+        sample, (stop, save, stride) = pending.result()
+        if sample is not None:
+            self.estimator.update(sample)
         if stop > 0:
             self.save_checkpoint()
             publish_hints(self)
@@ -199,7 +239,7 @@ class AdaptiveTrainer(TrainerState):
         if save > 0:
             self.save_checkpoint()
             self._mark_s = None
-        return True
+        return stride
 
     def _optimizer_step(self, factor: float) -> None:
         groups = self.optimizer.param_groups

@@ -35,6 +35,13 @@ class AdaptiveDataParallel(nn.Module):
         """The user's model (for evaluation and state dicts)."""
         return self.ddp.module
 
+    def record_reduced_norm(self) -> None:
+        """After a synchronising backward: hand the reduced gradients to the norm state."""
+        state = self.grad_state
+        if state.measure and state.world_size > 1:
+            grads = [p.grad for p in self.ddp.module.parameters() if p.grad is not None]
+            state.record_reduced(grads)
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self.accumulating and torch.is_grad_enabled():
             with self.ddp.no_sync():

@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--local-bsz", type=int, default=16)
     parser.add_argument("--accum-steps", type=int, default=0)
     parser.add_argument("--rule", default="adascale")
+    parser.add_argument("--stats-period-s", type=float, default=0.0)
     args = parser.parse_args()
     replicas = int(__import__("os").environ.get("WORLD_SIZE", "1"))
     d, m = args.dim, args.local_bsz
@@ -45,6 +46,7 @@ def main() -> None:
         limits=BatchLimits(init_batch=m, max_batch=samples, min_local=1),
         fixed_config=BatchConfig(m, args.accum_steps),
         scaling_rule=get_scaling_rule(args.rule),
+        stats_period_s=args.stats_period_s,
     )
     lr_errors = []
     for _ in trainer.epochs(1e9):
@@ -68,6 +70,8 @@ def main() -> None:
         "trace": est.trace(),
         "var_at_m0": stats.var if stats else None,
         "updates": est.count,
+        "steps": trainer.steps,
+        "stride": trainer.cadence.stride,
         "max_lr_error": max(lr_errors),
         "final_factor": trainer.lr_factor()[0],
         "final_gain": trainer.lr_factor()[1],
