@@ -56,6 +56,7 @@ class Profile:
     local_bsz: np.ndarray
     step_time: np.ndarray
     sync_time: np.ndarray
+    placement: np.ndarray  # "1124" for placements.csv rows (digits sorted), "6x24" otherwise
 
     def subset(self, mask: np.ndarray) -> Profile:
         return Profile(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
@@ -70,19 +71,21 @@ SPLITS["extrapolation_mape_pct"] = lambda prof: (prof.nodes <= 2) & (prof.replic
 SPLITS["scale_out_mape_pct"] = lambda prof: prof.nodes <= 4  # placements.csv only
 
 
-def _read_rows(path: Path) -> list[tuple[float, float, float, float, float]]:
+def _read_rows(path: Path) -> list[tuple[float, float, float, float, float, str]]:
     """Rows of placements.csv ("1244" = 4 nodes, 11 replicas) or scalability.csv."""
     rows = []
     with path.open(newline="") as handle:
         for line, rec in enumerate(csv.DictReader(handle), start=2):
             try:
                 if "placement" in rec:
-                    digits = [int(c) for c in rec["placement"].strip()]
+                    digits = sorted(int(c) for c in rec["placement"].strip())
                     nodes, replicas = len(digits), sum(digits)
+                    where = "".join(map(str, digits))
                 else:
                     nodes, replicas = int(rec["num_nodes"]), int(rec["num_replicas"])
+                    where = f"{nodes}x{replicas}"
                 values = (float(rec["local_bsz"]), float(rec["step_time"]))
-                rows.append((nodes, replicas, *values, float(rec["sync_time"])))
+                rows.append((nodes, replicas, *values, float(rec["sync_time"]), where))
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"{path}:{line}: malformed row ({exc})") from exc
     return rows
@@ -91,7 +94,8 @@ def _read_rows(path: Path) -> list[tuple[float, float, float, float, float]]:
 def load_profile(app_dir: Path) -> Profile:
     """placements.csv and scalability.csv of one app, concatenated."""
     rows = _read_rows(app_dir / "placements.csv") + _read_rows(app_dir / "scalability.csv")
-    return Profile(*(np.array(col, dtype=float) for col in zip(*rows, strict=True)))
+    cols = list(zip(*rows, strict=True))
+    return Profile(*(np.array(col, dtype=float) for col in cols[:-1]), np.array(cols[-1]))
 
 
 def mape_pct(params: ThroughputParams, prof: Profile) -> float:
@@ -115,14 +119,19 @@ def evaluate_app(prof: Profile, fitter: Callable, times_ms: list[float]) -> dict
     return out
 
 
-def separable_floor_pct(prof: Profile) -> float:
+def separable_floor_pct(prof: Profile, by_placement: bool = False) -> float:
     """In-sample error of the most flexible model of Pollux's structure: a free compute time
     per local batch, a free sync time per (nodes, replicas) and one overlap exponent, fitted
     with a soft-L1 loss on log step times. No model of the form (T_grad(m)^g + T_sync(N, K)^g)
-    ^(1/g) can fit these rows better (up to the loss/metric mismatch)."""
+    ^(1/g) can fit these rows better (up to the loss/metric mismatch). ``by_placement``: a
+    free sync time per placement instead ("1124" apart from "2222"), which no model of
+    (N, K) alone can know."""
     m_keys, m_idx = np.unique(prof.local_bsz, return_inverse=True)
-    nk = np.stack([prof.nodes, prof.replicas], axis=1)
-    nk_keys, nk_idx = np.unique(nk, axis=0, return_inverse=True)
+    if by_placement:
+        nk_keys, nk_idx = np.unique(prof.placement, return_inverse=True)
+    else:
+        nk = np.stack([prof.nodes, prof.replicas], axis=1)
+        nk_keys, nk_idx = np.unique(nk, axis=0, return_inverse=True)
     nk_idx = nk_idx.reshape(-1)
     multi = prof.replicas > 1
     n_m, n_s = m_keys.size, nk_keys.shape[0]
@@ -154,6 +163,28 @@ def separable_floor_pct(prof: Profile) -> float:
     return float(np.mean(np.abs(pred - prof.step_time) / prof.step_time) * 100)
 
 
+def row_noise_pct(prof: Profile) -> float:
+    """Measurement noise no smooth model can fit, estimated from the rows themselves: within
+    each placement, log step time at local batch m_i against the quadratic in log m through
+    its four neighbours (m_i-2, m_i-1, m_i+1, m_i+2; evenly spaced on these profiles'
+    sqrt(2) grid). For independent noise of mean absolute size d the deviation has mean
+    absolute size sqrt(1 + 2 (2/3)^2 + 2 (1/6)^2) d = 1.394 d; returns d in percent."""
+    devs = []
+    for where in np.unique(prof.placement):
+        rows = prof.placement == where
+        order = np.argsort(prof.local_bsz[rows])
+        x = np.log(prof.local_bsz[rows][order])
+        y = np.log(prof.step_time[rows][order])
+        for i in range(2, x.size - 2):
+            gaps = np.diff(x[i - 2 : i + 3])
+            if np.allclose(gaps, gaps[0], rtol=0.05):
+                pred = (2 / 3) * (y[i - 1] + y[i + 1]) - (1 / 6) * (y[i - 2] + y[i + 2])
+                devs.append(abs(y[i] - pred))
+    if not devs:
+        return float("nan")
+    return float(np.mean(devs) / np.sqrt(1 + 2 * (2 / 3) ** 2 + 2 * (1 / 6) ** 2) * 100)
+
+
 def app_dirs(traces: Path) -> list[Path]:
     root = traces / "traces"
     if not root.is_dir():
@@ -171,14 +202,18 @@ def run(traces: Path, floor: bool = False) -> dict:
             name: evaluate_app(prof, fitter, times[name]) for name, fitter in FITTERS.items()
         }
         if floor:
-            floors[app_dir.name] = round(separable_floor_pct(prof), 2)
+            floors[app_dir.name] = {
+                "separable": round(separable_floor_pct(prof), 2),
+                "separable_by_placement": round(separable_floor_pct(prof, by_placement=True), 2),
+                "row_noise": round(row_noise_pct(prof), 2),
+            }
     result = {
         "apps": apps,
         "fit_ms_p50": round(float(np.median(times["adaptsched"])), 2),
         "pollux_fit_ms_p50": round(float(np.median(times["pollux"])), 2),
     }
     if floor:
-        result["separable_floor_in_sample_mape_pct"] = floors
+        result["floors_pct"] = floors
     return result
 
 
@@ -187,7 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--traces", type=Path, default=Path(DEFAULT_TRACES))
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--floor", action="store_true", help="also fit the separable floor model (slower)"
+        "--floor",
+        action="store_true",
+        help="also fit the separable floor models and estimate the row noise (slower)",
     )
     args = parser.parse_args(argv)
     result = run(args.traces, floor=args.floor)
@@ -201,8 +238,12 @@ def main(argv: list[str] | None = None) -> int:
                 f"extrapolation {errs['extrapolation_mape_pct']:7.2f}%  "
                 f"scale-out {errs['scale_out_mape_pct']:7.2f}%"
             )
-    for app, pct in result.get("separable_floor_in_sample_mape_pct", {}).items():
-        print(f"{app:12s} separable floor, in-sample {pct:6.2f}%")
+    for app, pct in result.get("floors_pct", {}).items():
+        print(
+            f"{app:12s} in-sample floors: separable {pct['separable']:6.2f}%, "
+            f"by placement {pct['separable_by_placement']:6.2f}%, "
+            f"row noise {pct['row_noise']:6.2f}%"
+        )
     print(
         f"fit_ms_p50 adaptsched {result['fit_ms_p50']} ms, pollux {result['pollux_fit_ms_p50']} ms"
     )

@@ -51,10 +51,20 @@ def test_adaptsched_extrapolates_within_target_and_better_than_pollux(results: d
         assert ours < fits["pollux"]["extrapolation_mape_pct"], app
 
 
+def test_ncf_stays_above_five_percent_even_for_a_model_that_knows_each_placement() -> None:
+    """Why the 5 % target is out of reach on ncf: a free compute time per local batch, a free
+    sync time per placement and one overlap exponent (127 free values) still miss it, and
+    the rows' own noise is close to 5 %."""
+    bench = _benchmark()
+    prof = bench.load_profile(TRACES / "traces" / "ncf")
+    assert bench.separable_floor_pct(prof, by_placement=True) > 5.0
+    assert 4.0 < bench.row_noise_pct(prof) < 5.5
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="unmet: even a model with a free compute time per local batch and a free sync time "
-    "per (nodes, replicas) stays above 5 % on cifar10 and ncf (model_fit.py --floor)",
+    "per placement stays above 5 % on ncf, whose rows are ~4.6 % noise (model_fit.py --floor)",
 )
 def test_in_sample_target_of_five_percent(results: dict) -> None:
     assert all(f["adaptsched"]["in_sample_mape_pct"] <= 5.0 for f in results["apps"].values())
