@@ -52,15 +52,21 @@ class PendingExchange:
 class GradNormState:
     """What the hook needs (world size, micro-steps) and what it accumulates (norms, times)."""
 
-    def __init__(self, world_size: int, group: dist.ProcessGroup | None = None) -> None:
+    def __init__(
+        self,
+        world_size: int,
+        group: dist.ProcessGroup | None = None,
+        device: torch.device | None = None,
+    ) -> None:
         self.world_size = world_size
         self.group = group
+        self.device = device or torch.device("cpu")  # the gradients' (NCCL reduces only these)
         self.micro_steps = 1  # micro-batches summed into the gradient being reduced
         self.measure = True  # compute norms this step (off for ragged tail steps)
         self.last_hook_s = 0.0  # perf_counter() of the latest bucket handed to the hook
-        self._local_sqr = torch.zeros((), dtype=torch.float64)
+        self._local_sqr = torch.zeros((), dtype=torch.float64, device=self.device)
         self._global_sqr = 0.0
-        self._cross = torch.zeros((), dtype=torch.float64)
+        self._cross = torch.zeros((), dtype=torch.float64, device=self.device)
         self._prev: dict[int, torch.Tensor] = {}
         self._prev_sqr: float | None = None
         self._sums = [0.0, 0.0, 0.0]  # small, large, steps since the last exchange
@@ -121,7 +127,7 @@ class GradNormState:
         so the all-reduce's latency (most of the trainer's overhead over plain DDP when it
         blocked) hides behind the following steps' compute.
         """
-        sums = torch.tensor([*self._sums, *flags], dtype=torch.float64)
+        sums = torch.tensor([*self._sums, *flags], dtype=torch.float64, device=self.device)
         self._sums = [0.0, 0.0, 0.0]
         work = None
         if self.world_size > 1:

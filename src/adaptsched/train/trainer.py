@@ -278,7 +278,7 @@ class AdaptiveTrainer(TrainerState):
                 self.config,
             )
             if self.topo.world_size > 1:
-                pair = torch.tensor([chosen.local_bsz, chosen.accum_steps])
+                pair = torch.tensor([chosen.local_bsz, chosen.accum_steps], device=self.topo.device)
                 dist.broadcast(pair, src=0)
                 chosen = BatchConfig(int(pair[0]), int(pair[1]))
         if chosen != self.config:

@@ -26,7 +26,7 @@ class AdaptiveDataParallel(nn.Module):
         self.ddp = DistributedDataParallel(
             module.to(topo.device), device_ids=device_ids, bucket_cap_mb=bucket_cap_mb
         )
-        self.grad_state = GradNormState(topo.world_size)
+        self.grad_state = GradNormState(topo.world_size, device=topo.device)
         self.ddp.register_comm_hook(self.grad_state, grad_norm_hook)
         self.accumulating = False
 
