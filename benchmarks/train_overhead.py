@@ -142,8 +142,8 @@ def block_ratios(plain: list[float], adaptive: list[float]) -> list[float]:
     (each variant in each position equally often), so block i holds entries 2i and 2i + 1 of
     each list."""
     blocks = min(len(plain), len(adaptive)) // 2
-    if blocks == 0:
-        raise ValueError("rounds: need at least one whole ABBA block (4 rounds)")
+    if blocks < 2:
+        raise ValueError("rounds: need at least two whole blocks (8 rounds)")
     return [
         (adaptive[2 * i] + adaptive[2 * i + 1]) / (plain[2 * i] + plain[2 * i + 1])
         for i in range(blocks)
@@ -155,7 +155,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
-    parser.add_argument("--rounds", type=int, default=320, help="a multiple of 4 (ABBA)")
+    parser.add_argument("--rounds", type=int, default=320, help="a multiple of 8 (ABBA then BAAB)")
     parser.add_argument("--steps", type=int, default=5, help="steps per round")
     parser.add_argument("--warmup-steps", type=int, default=10)
     args = parser.parse_args()

@@ -103,6 +103,7 @@ class AdaptiveTrainer(TrainerState):
         self.model = AdaptiveDataParallel(model, self.topo)
         self.grad_state = self.model.grad_state
         self._in_flight: PendingExchange | None = None
+        self._lr_cache: tuple[tuple[int, int], tuple[float, float]] | None = None
 
     # -- epochs and batches -------------------------------------------------------------------
     @property
@@ -178,8 +179,6 @@ class AdaptiveTrainer(TrainerState):
             self._lr_cache = (key, (self.rule.factor(gain, scale), gain))
         return self._lr_cache[1]
 
-    _lr_cache: tuple[tuple[int, int], tuple[float, float]] | None = None
-
     def step(self) -> bool:
         """After each micro-batch's backward: on the last micro-step of an accumulation cycle,
         take the optimizer step (LR scaled) and do the bookkeeping. Returns whether it did."""
@@ -188,7 +187,7 @@ class AdaptiveTrainer(TrainerState):
         if self.model.accumulating:
             return False
         cfg = self.config or self.decide_batch()
-        if last is not None:
+        if last is not None and self.topo.rank == 0:  # only rank 0 proposes the stride
             self.cadence.observe(now - last)
         if last is not None and self._full_step:
             sync_s = now - self.grad_state.last_hook_s if self.topo.world_size > 1 else 0.0
