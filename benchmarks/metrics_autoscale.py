@@ -47,6 +47,13 @@ def _run_one(task: tuple[str, str, str, int, int]) -> tuple[str, str, dict[str, 
     return arm, Path(workload).stem, result.summary()
 
 
+def workload_files(traces: Path) -> list[Path]:
+    """The workload CSVs of the reference data root (``traces`` may also be its traces
+    folder)."""
+    root = traces if (traces / "workloads").is_dir() else traces.parent
+    return sorted((root / "workloads").glob("workload-*.csv"))
+
+
 def _change_pct(value: float, reference: float) -> float:
     return 100.0 * (value / reference - 1.0)
 
@@ -89,12 +96,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    root = args.traces if (args.traces / "workloads").is_dir() else args.traces.parent
-    files = sorted((root / "workloads").glob("workload-*.csv"))
+    files = workload_files(args.traces)
     if args.workloads:
         files = [f for f in files if f.stem in set(args.workloads)]
     if not files:
-        print(f"no workloads under {root / 'workloads'}", file=sys.stderr)
+        print(f"no workloads under {args.traces}", file=sys.stderr)
         return 2
     for arm in args.arms:
         get_metric(arm)  # unknown names fail here, listing the valid ones

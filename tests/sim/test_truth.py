@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from synthetic import step_sync, write_profile
 
 from adaptsched.sim.lifecycle import IllegalTransitionError, JobEvent, JobState, transition
 from adaptsched.sim.profile import load_profile
-from adaptsched.sim.truth import ProfileTruth
+from adaptsched.sim.truth import ProfileTruth, progress_gain
 
 
 @pytest.fixture
@@ -42,6 +43,22 @@ def test_grad_stats_interpolate_between_batches(truth: ProfileTruth) -> None:
     sqr, var = truth.grad_stats(36, 0)
     assert sqr == 1.0 and var == pytest.approx(5.0)
     assert truth.grad_stats(1000, 9) == (1.0, 24.0)  # clamped to the last batch and epoch
+
+
+def test_gains_table_matches_the_statistics_of_each_batch_and_epoch(truth: ProfileTruth) -> None:
+    batches = [8.0, 20.0, 64.0, 200.0]
+    table = truth.gains(batches)
+    assert table.shape == (len(batches), truth.spec.epochs)
+    for i, batch in enumerate(batches):
+        for epoch in range(truth.spec.epochs):
+            sqr, var = truth.grad_stats(batch, epoch)
+            scale = batch / truth.spec.init_batch
+            assert table[i, epoch] == pytest.approx((var + sqr) / (var / scale + sqr))
+    assert table[0, 0] == pytest.approx(1.0)  # at M0 one step is one iteration of progress
+    assert progress_gain(0.0, 0.0, 3.0) == 3.0  # no noise measured: perfect scaling
+    assert float(progress_gain(np.zeros(1), np.zeros(1), 3.0)[0]) == 3.0
+    sqr, var = truth.grad_stats(20.0, 0)  # the scalar path agrees with the table
+    assert progress_gain(sqr, var, 20.0 / truth.spec.init_batch) == pytest.approx(table[1, 0])
 
 
 def test_epochs_and_steps_left(truth: ProfileTruth) -> None:

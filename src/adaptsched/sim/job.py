@@ -11,7 +11,7 @@ from adaptsched.models import GOODPUT, GradStats, JobModel, Metric
 from adaptsched.policy.batching import split_batch
 from adaptsched.sim.belief import PRIOR_GRAD, PRIOR_PARAMS, FitCache, ObsKey
 from adaptsched.sim.lifecycle import JobEvent, JobState, holds_gpus, transition
-from adaptsched.sim.truth import ProfileTruth
+from adaptsched.sim.truth import ProfileTruth, progress_gain
 from adaptsched.sim.workload import JobSpec
 
 
@@ -126,8 +126,7 @@ class SimJob:
         sqr, var = self.truth.grad_stats(batch, self.epoch)
         if self.grad is None or (self.grad.sqr, self.grad.var) != (sqr, var):
             self.grad = GradStats(sqr=sqr, var=var)
-        scale = batch / self.app.init_batch
-        gain = (var + sqr) / (var / scale + sqr) if var + sqr > 0 else scale
+        gain = progress_gain(sqr, var, batch / self.app.init_batch)
         return gain / (step + (step - sync) * self.accum_steps)
 
     def advance(self, start_s: float, seconds: float) -> None:

@@ -51,6 +51,21 @@ def _grouped_points(table: StepTable) -> tuple[np.ndarray, np.ndarray]:
     return uniq, values
 
 
+def progress_gain(
+    sqr: np.ndarray | float, var: np.ndarray | float, scale: np.ndarray | float
+) -> np.ndarray | float:
+    """Progress per step at ``scale`` = M / M0 with gradient statistics (sqr, var):
+    (var + sqr) / (var / scale + sqr), i.e. scale x efficiency; ``scale`` when both are 0.
+    Plain floats take a scalar path: the simulator calls this at every step of its clock."""
+    if isinstance(sqr, float) and isinstance(var, float) and isinstance(scale, float):
+        return (var + sqr) / (var / scale + sqr) if var + sqr > 0 else scale
+    sqr, var = np.asarray(sqr, dtype=float), np.asarray(var, dtype=float)
+    total = var + sqr
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = total / (var / scale + sqr)
+    return np.where(total > 0, gain, scale * np.ones_like(total))
+
+
 class ProfileTruth:
     """True step times, gradient statistics and epoch lengths of one application."""
 
@@ -158,6 +173,17 @@ class ProfileTruth:
         sqr = (1 - w) * self._sqr[lo, e] + w * self._sqr[hi, e]
         var = (1 - w) * self._var[lo, e] + w * self._var[hi, e]
         return float(sqr), float(var)
+
+    def gains(self, total_batches: np.ndarray) -> np.ndarray:
+        """Progress per optimizer step (``progress_gain``) at every total batch (rows) in every
+        epoch (columns), as ``grad_stats`` interpolates the statistics."""
+        batches = np.asarray(total_batches, dtype=float).reshape(-1)
+        weights = [self._batch_weights(float(b)) for b in batches]
+        lo, hi, w = (np.array(c) for c in zip(*weights, strict=True))
+        w = w.reshape(-1, 1)
+        sqr = (1 - w) * self._sqr[lo] + w * self._sqr[hi]
+        var = (1 - w) * self._var[lo] + w * self._var[hi]
+        return progress_gain(sqr, var, (batches / self.spec.init_batch).reshape(-1, 1))
 
     def quality(self, total_batch: float, progress: float) -> float:
         """The validation metric after training to ``progress`` (iterations at M0) at
