@@ -35,15 +35,15 @@ from pathlib import Path
 
 import numpy as np
 
+from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.paths import profiles_dir, traces_root
-from adaptsched.sim.runner import load_truths
+from adaptsched.sim.runner import SimConfig, load_truths
 from adaptsched.sim.truth import ProfileTruth
-from adaptsched.sim.workload import load_workload
+from adaptsched.sim.workload import JobSpec, load_workload
 
-GPUS_PER_NODE = 4
-MAX_GPUS = 64
-ROUND_S = 60.0  # a job is first placed at the next round (SimConfig.interval_s)
-RESTART_S = 30.0  # and its first start costs this much (SimConfig.restart_s)
+_SIM = SimConfig()  # the simulator settings metrics_autoscale.py runs with
+GPUS_PER_NODE = _SIM.gpus_per_node
+MAX_GPUS = AutoscaleConfig().max_nodes * GPUS_PER_NODE
 BUDGETS = (1.0, 1.15, 1.5, 2.0)
 LAMBDAS = np.geomspace(1e-3, 1e4, 701)  # seconds of a job valued as lambda GPU-seconds
 MAX_LOCAL_CANDIDATES = 256
@@ -91,8 +91,7 @@ def frontier(truth: ProfileTruth) -> tuple[np.ndarray, np.ndarray]:
     rates = rate_table(truth)
     ends = np.array([truth.epoch_end(e) for e in range(truth.spec.epochs)])
     work = np.diff(np.concatenate([[0.0], ends]))  # progress per epoch
-    with np.errstate(divide="ignore"):
-        per_progress = np.where(rates > 0, 1.0 / np.where(rates > 0, rates, 1.0), np.inf)
+    per_progress = np.where(rates > 0, 1.0 / np.where(rates > 0, rates, 1.0), np.inf)
     gpus = np.arange(1, MAX_GPUS + 1, dtype=float)[:, None]
     epochs = np.arange(work.size)
     gpu_s, secs = np.zeros(LAMBDAS.size), np.zeros(LAMBDAS.size)
@@ -107,6 +106,17 @@ def _frontier_task(task: tuple[str, str]) -> tuple[str, np.ndarray, np.ndarray]:
     traces, app = task
     truth = load_truths(traces, {app})[app]
     return (app, *frontier(truth))
+
+
+def fixed_costs(
+    jobs: list[JobSpec], interval_s: float = _SIM.interval_s, restart_s: float = _SIM.restart_s
+) -> tuple[float, float]:
+    """(GPU-seconds, seconds) every schedule pays: each job waits for the next round and its
+    first start costs ``restart_s`` on at least one GPU."""
+    waits = sum(
+        math.ceil(j.submit_time_s / interval_s) * interval_s - j.submit_time_s for j in jobs
+    )
+    return restart_s * len(jobs), waits + restart_s * len(jobs)
 
 
 def dual_floor(
@@ -131,7 +141,12 @@ def main() -> int:
         print(f"no workloads under {args.traces}", file=sys.stderr)
         return 2
     traces = str(profiles_dir(args.traces))
-    jobs = [job for f in files for job in load_workload(f)]
+    workloads = [load_workload(f) for f in files]
+    if len({len(w) for w in workloads}) != 1:
+        # The target's mean JCT is a mean of per-workload means; the budget below is a total.
+        print("workloads differ in job count; the JCT budget assumes equal counts", file=sys.stderr)
+        return 2
+    jobs = [job for w in workloads for job in w]
     apps = sorted({job.application for job in jobs})
     start = time.perf_counter()
     runs = [(str(f), traces, "goodput", 0, args.generations) for f in files]
@@ -139,13 +154,10 @@ def main() -> int:
         fronts = {a: (g, s) for a, g, s in pool.map(_frontier_task, [(traces, a) for a in apps])}
         outcomes = list(pool.map(metrics_autoscale._run_one, runs))
     goodput = metrics_autoscale.summarise(outcomes, ["goodput"])["arms"]["goodput"]
-    total_jct = goodput["mean_jct_s"] * len(jobs)  # every workload has the same job count
+    total_jct = goodput["mean_jct_s"] * len(jobs)  # workloads have equal job counts
     gpu_s = sum(fronts[j.application][0] for j in jobs)
     secs = sum(fronts[j.application][1] for j in jobs)
-    fixed_s = sum(
-        math.ceil(j.submit_time_s / ROUND_S) * ROUND_S - j.submit_time_s + RESTART_S for j in jobs
-    )
-    fixed_gpu_s = RESTART_S * len(jobs)
+    fixed_gpu_s, fixed_s = fixed_costs(jobs)
 
     def change(floor_gpu_s: float) -> float:
         node_hours = floor_gpu_s / GPUS_PER_NODE / 3600.0

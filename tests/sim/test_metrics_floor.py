@@ -4,7 +4,6 @@ same jobs uses fewer GPU-seconds at its own total JCT."""
 from __future__ import annotations
 
 import importlib.util
-import math
 from pathlib import Path
 
 import numpy as np
@@ -56,12 +55,9 @@ def test_no_simulated_schedule_beats_the_floor(floor, truth, tmp_path: Path, pol
     total_jct = float(result.jcts().sum())
     gpu_s, secs = floor.frontier(truth)
     n = len(workload)
-    interval, restart = CONFIG.interval_s, CONFIG.restart_s
-    fixed_s = sum(
-        math.ceil(j.submit_time_s / interval) * interval - j.submit_time_s for j in workload
-    )
-    bound, _ = floor.dual_floor(n * gpu_s, n * secs, n * restart, fixed_s + n * restart, total_jct)
+    fixed_gpu_s, fixed_s = floor.fixed_costs(list(workload), CONFIG.interval_s, CONFIG.restart_s)
+    bound, _ = floor.dual_floor(n * gpu_s, n * secs, fixed_gpu_s, fixed_s, total_jct)
     assert 0 < bound <= used_gpu_s
     # A budget far below what the run took puts the floor above what it used.
-    tight, _ = floor.dual_floor(n * gpu_s, n * secs, n * restart, fixed_s, 0.2 * n * secs[-1])
+    tight, _ = floor.dual_floor(n * gpu_s, n * secs, fixed_gpu_s, fixed_s, 0.2 * n * secs[-1])
     assert tight > used_gpu_s

@@ -170,9 +170,21 @@ class ProfileTruth:
         """(grad_sqr, grad_var) during 0-based ``epoch`` when training at ``total_batch``."""
         e = min(epoch, self.spec.epochs - 1)
         lo, hi, w = self._batch_weights(total_batch)
-        sqr = (1 - w) * self._sqr[lo, e] + w * self._sqr[hi, e]
-        var = (1 - w) * self._var[lo, e] + w * self._var[hi, e]
+        sqr, var = self._blend(lo, hi, w, e)
         return float(sqr), float(var)
+
+    def _blend(
+        self,
+        lo: int | np.ndarray,
+        hi: int | np.ndarray,
+        w: float | np.ndarray,
+        epochs: int | slice,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(sqr, var) between the measured batches ``lo`` and ``hi`` at weight ``w`` on
+        ``hi``, for ``epochs`` (an index or a slice); scalars or row arrays alike."""
+        sqr = (1 - w) * self._sqr[lo, epochs] + w * self._sqr[hi, epochs]
+        var = (1 - w) * self._var[lo, epochs] + w * self._var[hi, epochs]
+        return sqr, var
 
     def gains(self, total_batches: np.ndarray) -> np.ndarray:
         """Progress per optimizer step (``progress_gain``) at every total batch (rows) in every
@@ -180,9 +192,7 @@ class ProfileTruth:
         batches = np.asarray(total_batches, dtype=float).reshape(-1)
         weights = [self._batch_weights(float(b)) for b in batches]
         lo, hi, w = (np.array(c) for c in zip(*weights, strict=True))
-        w = w.reshape(-1, 1)
-        sqr = (1 - w) * self._sqr[lo] + w * self._sqr[hi]
-        var = (1 - w) * self._var[lo] + w * self._var[hi]
+        sqr, var = self._blend(lo, hi, w.reshape(-1, 1), slice(None))
         return progress_gain(sqr, var, (batches / self.spec.init_batch).reshape(-1, 1))
 
     def quality(self, total_batch: float, progress: float) -> float:
