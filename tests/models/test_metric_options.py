@@ -39,6 +39,11 @@ def test_balanced_lies_between_speed_and_cost() -> None:
         assert speed[0] <= low <= cost[0] and speed[1] <= high <= cost[1]
     assert get_metric("balanced:0").utility_band == pytest.approx(speed)
     assert get_metric("balanced:1").utility_band == pytest.approx(cost)
+    fast, slow, mid = get_metric("speed"), get_metric("cost"), get_metric("balanced")
+    assert slow.share_exponent < mid.share_exponent < fast.share_exponent
+    assert slow.min_move_cost < mid.min_move_cost < fast.min_move_cost
+    assert fast.fairness_power > mid.fairness_power > slow.fairness_power
+    assert get_metric("balanced:0").share_exponent == fast.share_exponent
     with pytest.raises(ModelInputError, match="knob"):
         get_metric("balanced:1.5")
 
@@ -59,24 +64,54 @@ def test_thesis_speed_picks_larger_batches_than_goodput() -> None:
     assert np.any(thesis.total_batch > good.total_batch)
 
 
-def test_allocation_weight_follows_remaining_time() -> None:
-    """speed weighs a job by 1 / remaining time; goodput and cost weigh every job alike;
-    balanced (knob 0.5) sits between; unknown remaining time weighs 1."""
+def test_allocation_weight_is_the_hesrpt_share_of_the_rank() -> None:
+    """speed weighs a job by its heSRPT share: the fewer the jobs with less remaining time, the
+    more it gets; the shares of all ranks add up to 1; goodput and cost weigh every job alike;
+    balanced (knob 0.5) skews less than speed."""
     speed, goodput, cost = get_metric("speed"), get_metric("goodput"), get_metric("cost")
-    assert speed.allocation_weight(100.0) == pytest.approx(10 * speed.allocation_weight(1000.0))
-    assert goodput.allocation_weight(100.0) == goodput.allocation_weight(1e6) == 1.0
-    assert cost.allocation_weight(100.0) == 1.0
+    shares = [speed.allocation_weight(rank, 5) for rank in range(1, 6)]
+    assert sum(shares) == pytest.approx(1.0)
+    assert shares == sorted(shares) and shares[0] < shares[-1] / 10  # rank 1: most remaining
+    assert goodput.allocation_weight(1, 5) == goodput.allocation_weight(5, 5) == 1.0
+    assert cost.allocation_weight(2, 3) == 1.0
     half = get_metric("balanced")
-    ratio = half.allocation_weight(100.0) / half.allocation_weight(1000.0)
-    assert 1.0 < ratio < 10.0
-    assert speed.allocation_weight(None) == 1.0
-    assert speed.allocation_weight(0.0) == speed.allocation_weight(1.0)  # floored at 1 s
+    assert (
+        1.0 < half.allocation_weight(5, 5) / half.allocation_weight(1, 5) < shares[-1] / shares[0]
+    )
+    assert speed.allocation_weight(1, 10_000) > 0.0  # an underflow still has a logarithm
+    with pytest.raises(ModelInputError, match="rank"):
+        speed.allocation_weight(0, 3)
+
+
+def _total_completion(share_long: float, q: float) -> float:
+    """Two jobs of sizes 2 and 1, one server shared in proportions (share_long, 1 -
+    share_long) until the short one ends, speedup k ** q; sum of completion times."""
+    short_done = 1.0 / (1.0 - share_long) ** q
+    long_left = 2.0 - share_long**q * short_done
+    return short_done + short_done + long_left
+
+
+def test_hesrpt_shares_minimise_the_total_completion_time() -> None:
+    """The formula's shares are the optimum of the two-job problem (Berg et al.) for the
+    speedup exponent q = 1 - 1 / c, and the short job gets the larger share."""
+    from adaptsched.models.metrics import GoodputMetric
+
+    for c in (2.0, 4.0):
+        metric = GoodputMetric("x", share_exponent=c)
+        share_long = metric.allocation_weight(1, 2)
+        assert share_long == pytest.approx(1.0 - metric.allocation_weight(2, 2))
+        assert share_long < 0.5
+        grid = np.linspace(0.01, 0.99, 981)
+        totals = [_total_completion(s, 1.0 - 1.0 / c) for s in grid]
+        assert grid[int(np.argmin(totals))] == pytest.approx(share_long, abs=1e-3)
 
 
 def test_metric_rejects_bad_parameters() -> None:
     from adaptsched.models.metrics import GoodputMetric
 
-    with pytest.raises(ModelInputError, match="remaining_exponent"):
-        GoodputMetric("x", (0.3, 0.6), -3.0)
+    with pytest.raises(ModelInputError, match="share_exponent"):
+        GoodputMetric("x", (0.3, 0.6), share_exponent=0.5)
+    with pytest.raises(ModelInputError, match="min_move_cost"):
+        GoodputMetric("x", min_move_cost=1.0)
     with pytest.raises(ModelInputError, match="utility band"):
         GoodputMetric("x", (0.7, 0.6))

@@ -373,3 +373,48 @@ def test_speed_orders_by_remaining_time_with_new_jobs_first() -> None:
     )
     assert [j.job_id for j in priority_order(jobs, speed)] == ["new", "short", "long"]
     assert [j.job_id for j in priority_order(jobs)] == ["long", "new", "short"]
+
+
+def test_speed_weights_follow_the_rank_by_remaining_time() -> None:
+    """Shortest remaining gets the largest heSRPT share; a job without a model weighs the
+    geometric mean of the others; a goodput job next to them weighs 1."""
+    from adaptsched.policy.pollux import allocation_weights
+
+    speed = get_metric("speed")
+    jobs = [
+        job("long", metric=speed, remaining_samples=1e8),
+        job("new", model=None, metric=speed, remaining_samples=1e6),
+        job("short", metric=speed, remaining_samples=1e5),
+        job("mid", metric=speed, remaining_samples=1e6),
+        job("plain", metric=GOODPUT, remaining_samples=1e5),
+    ]
+    weights = dict(zip([j.job_id for j in jobs], allocation_weights(jobs), strict=True))
+    assert weights["short"] > weights["mid"] > weights["long"] > 0
+    known = [weights[k] for k in ("long", "mid", "short")]
+    assert weights["new"] == pytest.approx(np.exp(np.mean(np.log(known))))
+    assert np.exp(np.mean(np.log([*known, weights["new"]]))) == pytest.approx(1.0)
+    assert weights["plain"] == 1.0
+    shares = [speed.allocation_weight(r, 3) for r in (1, 2, 3)]
+    assert weights["short"] / weights["long"] == pytest.approx(shares[2] / shares[0])
+    assert allocation_weights([job("a"), job("b")]) is None  # Pollux: all alike
+
+
+def test_speed_gives_most_gpus_to_the_shortest_job_and_some_to_every_job() -> None:
+    speed = get_metric("speed")
+    jobs = [
+        job(f"j{i}", metric=speed, remaining_samples=size, attained_gpu_s=0.0)
+        for i, size in enumerate((1e8, 1e7, 1e6))
+    ]
+    alloc = decide(jobs, cluster(4), seed=0, generations=60)
+    sizes = [len(alloc[f"j{i}"]) for i in range(3)]
+    assert sizes[2] > sizes[0] >= 1, sizes
+
+
+def test_move_factor_charges_speeds_least_move_cost() -> None:
+    from adaptsched.policy.pollux import move_factor
+
+    old = {"age_s": 1e6, "restarts": 0}
+    assert move_factor(job("a", **old)) == pytest.approx(restart_factor(1e6, 0))
+    assert move_factor(job("b", metric=get_metric("speed"), **old)) == pytest.approx(0.8)
+    young = {"age_s": 60.0, "restarts": 1}  # Pollux's own factor is lower than the cap
+    assert move_factor(job("c", metric=get_metric("speed"), **young)) == restart_factor(60.0, 1)

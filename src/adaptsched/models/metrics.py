@@ -7,6 +7,7 @@ branch on which metric they hold (``get_metric("speed")``).
 
 from __future__ import annotations
 
+import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -23,39 +24,58 @@ class Metric(ABC):
     """A named objective over (throughput, statistical efficiency), an autoscaling band, and
     how much a job's remaining time weighs when the policy values its allocation.
 
-    ``remaining_exponent`` (alpha) gives the job the weight ``remaining_s ** -alpha`` in the
-    policy's objective: 0 treats every job alike (Pollux); 1 weighs a job by the inverse of
-    its remaining time, so the search serves nearly finished jobs first, as shortest-remaining-
-    processing-time does. ``fairness_power`` is the p of the power mean the policy maximises
-    when this is the cluster's metric. Design and measurements: docs/metrics.md.
+    ``share_exponent`` (c >= 1) ranks the jobs by remaining time and gives each the weight of
+    its heSRPT share (``allocation_weight``): 1 treats every job alike (Pollux); larger values
+    give more of the cluster to the jobs nearest completion, and c -> infinity is shortest-
+    remaining-processing-time. ``min_move_cost`` is the least share of a job's value that any
+    change of its allocation costs in the search (Pollux's restart factor can cost almost
+    nothing for an old job). ``fairness_power`` is the p of the power mean the policy
+    maximises when this is the cluster's metric. Design and measurements: docs/metrics.md.
     """
 
     name: str
     utility_band: tuple[float, float] = POLLUX_UTILITY_BAND
-    remaining_exponent: float = 0.0
+    share_exponent: float = 1.0
     #: p of the power mean over the jobs' speedups when this is the cluster's metric (Pollux:
     #: -1, which favours fairness; 1 maximises the weighted sum).
     fairness_power: float = -1.0
+    min_move_cost: float = 0.0
 
     def __post_init__(self) -> None:
         low, high = self.utility_band
         if not 0.0 <= low <= high:
             raise ModelInputError(f"metric {self.name!r}: utility band needs 0 <= low <= high")
-        if not -2.0 <= self.remaining_exponent <= 2.0:
-            raise ModelInputError(f"metric {self.name!r}: remaining_exponent must lie in [-2, 2]")
+        if not 1.0 <= self.share_exponent <= 100.0:
+            raise ModelInputError(f"metric {self.name!r}: share_exponent must lie in [1, 100]")
         if not -10.0 <= self.fairness_power <= 1.0:
             raise ModelInputError(f"metric {self.name!r}: fairness_power must lie in [-10, 1]")
+        if not 0.0 <= self.min_move_cost < 1.0:
+            raise ModelInputError(f"metric {self.name!r}: min_move_cost must lie in [0, 1)")
 
     @abstractmethod
     def objective(self, throughput: np.ndarray, efficiency: np.ndarray) -> np.ndarray:
         """Value of a configuration; the batch optimiser maximises it per allocation."""
 
-    def allocation_weight(self, remaining_s: float | None) -> float:
-        """The job's weight in the policy's objective (1 when its remaining time is unknown
-        or the metric ignores it); remaining times below a second count as one second."""
-        if self.remaining_exponent == 0 or remaining_s is None or not np.isfinite(remaining_s):
+    @property
+    def uses_remaining(self) -> bool:
+        """True when the job's remaining time changes its weight in the policy."""
+        return self.share_exponent != 1.0
+
+    def allocation_weight(self, rank: int, count: int) -> float:
+        """The job's weight in the policy's objective when it has the ``rank``-th most
+        remaining time (1 = most) of ``count`` jobs: its heSRPT share
+        ``(rank / count) ** c - ((rank - 1) / count) ** c`` (Berg, Vesilo and Harchol-Balter,
+        "heSRPT: Optimal Parallel Scheduling of Jobs With Known Sizes", 2019). For speedups
+        k ** q and c = 1 / (1 - q) these are the GPU shares that minimise the mean completion
+        time of jobs present together; a geometric mean weighted by them (p = 0) allocates in
+        the same proportions. 1 when the metric ignores remaining time; never 0 (an underflow
+        is raised to the smallest positive float, so that the weight keeps a logarithm)."""
+        if not self.uses_remaining:
             return 1.0
-        return float(max(remaining_s, 1.0) ** -self.remaining_exponent)
+        if not 1 <= rank <= count:
+            raise ModelInputError(f"metric {self.name!r}: rank {rank} outside 1..{count}")
+        c = self.share_exponent
+        return max(float((rank / count) ** c - ((rank - 1) / count) ** c), sys.float_info.min)
 
 
 @dataclass(frozen=True)
@@ -113,34 +133,50 @@ COST_BAND = (0.50, 0.80)
 COST_THESIS_BAND = (0.35, 0.80)
 
 
-#: ``speed``'s allocation value: weights 1 / remaining time in a geometric mean (p = 0), so
-#: the search maximises sum_j log(speedup_j) / remaining_j: shortest remaining time first,
-#: generalised to speedups, while every job still loses much by getting nothing (docs/metrics.md
-#: compares p = 1, the plain weighted sum).
-SPEED_REMAINING_EXPONENT = 1.0
+#: ``speed``'s allocation value: heSRPT shares with c = 4 (the shares that are optimal for
+#: speedups k ** 0.75) as weights of a geometric mean (p = 0), and every move of a job costs at
+#: least 20 % of its value, because the ranks, and so the shares, shift whenever a job arrives
+#: or ends (docs/metrics.md compares c = 2 to 5 and the 1 / remaining weights this replaced).
+SPEED_SHARE_EXPONENT = 4.0
 SPEED_FAIRNESS_POWER = 0.0
+SPEED_MIN_MOVE_COST = 0.2
 POLLUX_FAIRNESS_POWER = -1.0
+
+
+def _lerp(speed_value: float, cost_value: float, knob: float) -> float:
+    return speed_value + knob * (cost_value - speed_value)
 
 
 def _lerp_band(knob: float) -> tuple[float, float]:
     """Band between SPEED_BAND (knob 0) and COST_BAND (knob 1)."""
-    low = SPEED_BAND[0] + knob * (COST_BAND[0] - SPEED_BAND[0])
-    high = SPEED_BAND[1] + knob * (COST_BAND[1] - SPEED_BAND[1])
-    return (low, high)
+    return (_lerp(SPEED_BAND[0], COST_BAND[0], knob), _lerp(SPEED_BAND[1], COST_BAND[1], knob))
 
 
 def balanced(knob: float = 0.5) -> Metric:
-    """``balanced``: one knob in [0, 1] from speed (0) to cost (1); the thesis's future work."""
+    """``balanced``: one knob in [0, 1] from speed (0) to cost (1); the thesis's future work.
+    Band, share exponent, power and least move cost all move linearly (cost keeps Pollux's
+    c = 1, p = -1 and no least move cost)."""
     if not 0.0 <= knob <= 1.0:
         raise ModelInputError(f"balanced knob: must lie in [0, 1], got {knob}")
     name = "balanced" if knob == 0.5 else f"balanced:{knob:g}"
-    power = SPEED_FAIRNESS_POWER + knob * (POLLUX_FAIRNESS_POWER - SPEED_FAIRNESS_POWER)
-    return GoodputMetric(name, _lerp_band(knob), (1.0 - knob) * SPEED_REMAINING_EXPONENT, power)
+    return GoodputMetric(
+        name,
+        _lerp_band(knob),
+        share_exponent=_lerp(SPEED_SHARE_EXPONENT, 1.0, knob),
+        fairness_power=_lerp(SPEED_FAIRNESS_POWER, POLLUX_FAIRNESS_POWER, knob),
+        min_move_cost=_lerp(SPEED_MIN_MOVE_COST, 0.0, knob),
+    )
 
 
 GOODPUT = register_metric(GoodputMetric("goodput"))
 SPEED = register_metric(
-    GoodputMetric("speed", SPEED_BAND, SPEED_REMAINING_EXPONENT, SPEED_FAIRNESS_POWER)
+    GoodputMetric(
+        "speed",
+        SPEED_BAND,
+        share_exponent=SPEED_SHARE_EXPONENT,
+        fairness_power=SPEED_FAIRNESS_POWER,
+        min_move_cost=SPEED_MIN_MOVE_COST,
+    )
 )
 COST = register_metric(GoodputMetric("cost", COST_BAND))
 BALANCED = register_metric(balanced(0.5))

@@ -13,7 +13,8 @@ Choices of this implementation (not in the paper):
 - every job is treated as adaptive; a job without a model (no profile yet) is limited to
   ``max(1, min_replicas)`` replicas on one node and values any allocation as speedup 1;
 - jobs may weigh differently in the power mean (``Metric.allocation_weight``: the ``speed``
-  metric weighs a job by the inverse of its remaining time); Pollux's metric weighs all alike;
+  metric weighs a job by its heSRPT share, from its rank by remaining time) and may charge a
+  least cost for any move (``Metric.min_move_cost``); Pollux's metric weighs all alike;
 - the fair share is ``ceil(GPUs / jobs)`` replicas, and a job's reference speedup is its best
   speedup using at most that many (falling back to its best anywhere, so it is never 0);
 - a single-objective elitist search (the artifact's NSGA-II also tracked cluster utility as a
@@ -76,6 +77,12 @@ def restart_factor(age_s: float, restarts: int) -> float:
     return max(age_s - RESTART_DELAY_S * restarts, 0.0) / (age_s + RESTART_DELAY_S)
 
 
+def move_factor(job: JobInfo) -> float:
+    """What a job keeps of its speedup if its allocation changes: Pollux's restart factor,
+    capped by its metric's least move cost."""
+    return min(restart_factor(job.age_s, job.restarts), 1.0 - job.metric.min_move_cost)
+
+
 def priority_order(
     jobs: tuple[JobInfo, ...],
     cluster_metric: Metric = GOODPUT,
@@ -87,7 +94,7 @@ def priority_order(
     in Pollux's order; submission time, then id, break ties. Repair cuts replicas from the end
     of this order, so it must agree with what the objective favours. ``remaining``: the
     jobs' ``remaining_seconds`` when the caller has them already."""
-    if cluster_metric.remaining_exponent > 0:
+    if cluster_metric.uses_remaining:
         remaining = remaining if remaining is not None else remaining_times(jobs)
 
         def key(j: JobInfo) -> tuple:
@@ -276,7 +283,7 @@ def _build_problem(
         max_nodes=max_n.reshape(-1),
         base=base,
         base_valid=valid,
-        restart_factor=np.array([restart_factor(j.age_s, j.restarts) for j in jobs]),
+        restart_factor=np.array([move_factor(j) for j in jobs]),
         speedups=raw / reference.reshape(-1, 1, 1),
         weights=allocation_weights(jobs, remaining),
         power=cluster_metric.fairness_power,
@@ -301,7 +308,7 @@ def _remaining_if_used(snapshot: ClusterSnapshot) -> dict[str, float | None] | N
     """The jobs' remaining times, computed once per round, when the cluster's metric or a
     job's metric uses them; None otherwise (Pollux never needs them)."""
     metrics = [snapshot.cluster_metric, *(j.metric for j in snapshot.jobs)]
-    if all(m.remaining_exponent == 0 for m in metrics):
+    if not any(m.uses_remaining for m in metrics):
         return None
     return remaining_times(snapshot.jobs)
 
@@ -309,18 +316,30 @@ def _remaining_if_used(snapshot: ClusterSnapshot) -> dict[str, float | None] | N
 def allocation_weights(
     jobs: list[JobInfo], remaining: Mapping[str, float | None] | None = None
 ) -> np.ndarray | None:
-    """Each job's weight in the objective from its metric and its predicted remaining time on
-    one replica (``Metric.allocation_weight``). The weights of jobs whose metric uses their
+    """Each job's weight in the objective (``Metric.allocation_weight``) from its rank by
+    predicted remaining time among the jobs whose metric uses it and whose remaining time is
+    known (rank 1 = most remaining). A job whose remaining time is not known yet (no model)
+    weighs the geometric mean of the known weights. The weights of jobs whose metric uses
     remaining time are divided by their geometric mean, so that they weigh 1 on average next to
     jobs that ignore it; None when every weight is 1 (Pollux's unweighted mean)."""
-    weighted = np.array([j.metric.remaining_exponent != 0 for j in jobs])
+    weighted = np.array([j.metric.uses_remaining for j in jobs])
     if not weighted.any():
         return None
     remaining = remaining if remaining is not None else remaining_times(jobs)
-    weights = np.ones(len(jobs))
+    left: dict[int, float] = {}
     for i, job in enumerate(jobs):
-        if weighted[i]:
-            weights[i] = job.metric.allocation_weight(remaining[job.job_id])
+        value = remaining[job.job_id]
+        if weighted[i] and value is not None and math.isfinite(value):
+            left[i] = value
+    # Most remaining first; ties by id, so that the weights do not depend on the jobs' order.
+    known = sorted(left, key=lambda i: (-left[i], jobs[i].job_id))
+    weights = np.ones(len(jobs))
+    for rank, i in enumerate(known, start=1):
+        weights[i] = jobs[i].metric.allocation_weight(rank, len(known))
+    if known:
+        unknown = weighted.copy()
+        unknown[known] = False
+        weights[unknown] = np.exp(np.log(weights[known]).mean())
     weights[weighted] /= np.exp(np.log(weights[weighted]).mean())
     return weights
 
