@@ -85,20 +85,32 @@ def rate_table(truth: ProfileTruth) -> np.ndarray:
     return table
 
 
+def seconds_per_progress(truth: ProfileTruth) -> tuple[np.ndarray, np.ndarray]:
+    """((MAX_GPUS, epochs) seconds per unit of progress on k packed GPUs, inf where k is not
+    admissible; progress per epoch)."""
+    rates = rate_table(truth)
+    ends = np.array([truth.epoch_end(e) for e in range(truth.spec.epochs)])
+    work = np.diff(np.concatenate([[0.0], ends]))
+    per_progress = np.where(rates > 0, 1.0 / np.where(rates > 0, rates, 1.0), np.inf)
+    return per_progress, work
+
+
+def best_counts(per_progress: np.ndarray, lam: float) -> np.ndarray:
+    """(epochs,) the GPU count per epoch minimising GPU-seconds + lam x seconds."""
+    gpus = np.arange(1, per_progress.shape[0] + 1, dtype=float)[:, None]
+    return np.argmin((gpus + lam) * per_progress, axis=0) + 1
+
+
 def frontier(truth: ProfileTruth) -> tuple[np.ndarray, np.ndarray]:
     """Per lambda in LAMBDAS: (GPU-seconds, seconds) of one job of this application run
     alone, each epoch on the GPU count minimising GPU-seconds + lambda x seconds."""
-    rates = rate_table(truth)
-    ends = np.array([truth.epoch_end(e) for e in range(truth.spec.epochs)])
-    work = np.diff(np.concatenate([[0.0], ends]))  # progress per epoch
-    per_progress = np.where(rates > 0, 1.0 / np.where(rates > 0, rates, 1.0), np.inf)
-    gpus = np.arange(1, MAX_GPUS + 1, dtype=float)[:, None]
+    per_progress, work = seconds_per_progress(truth)
     epochs = np.arange(work.size)
     gpu_s, secs = np.zeros(LAMBDAS.size), np.zeros(LAMBDAS.size)
     for i, lam in enumerate(LAMBDAS):
-        best = np.argmin((gpus + lam) * per_progress, axis=0)
-        t = per_progress[best, epochs] * work
-        secs[i], gpu_s[i] = t.sum(), (gpus[best, 0] * t).sum()
+        k = best_counts(per_progress, lam)
+        t = per_progress[k - 1, epochs] * work
+        secs[i], gpu_s[i] = t.sum(), (k * t).sum()
     return gpu_s, secs
 
 
