@@ -19,7 +19,7 @@ import argparse
 import json
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +52,23 @@ def workload_files(traces: Path) -> list[Path]:
     folder)."""
     root = traces if (traces / "workloads").is_dir() else traces.parent
     return sorted((root / "workloads").glob("workload-*.csv"))
+
+
+def goodput_arm(pool: Executor, files: list[Path], traces: str, generations: int) -> dict:
+    """The goodput arm's figures over ``files`` (seed 0): the reference the other cost and
+    speed benchmarks compare with."""
+    runs = [(str(f), traces, "goodput", 0, generations) for f in files]
+    return summarise(list(pool.map(_run_one, runs)), ["goodput"])["arms"]["goodput"]
+
+
+def reference_parser(description: str) -> argparse.ArgumentParser:
+    """Options shared by the benchmarks that compare with the goodput arm."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--traces", type=Path, default=traces_root(), help="reference data root")
+    parser.add_argument("--generations", type=int, default=30, help="GA generations (goodput)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    return parser
 
 
 def _change_pct(value: float, reference: float) -> float:

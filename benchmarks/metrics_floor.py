@@ -24,7 +24,6 @@ application the GPU-hours and time of one job in the relaxed schedule at the x1.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import math
@@ -36,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from adaptsched.sim.autoscaler import AutoscaleConfig
-from adaptsched.sim.paths import profiles_dir, traces_root
+from adaptsched.sim.paths import profiles_dir
 from adaptsched.sim.runner import SimConfig, load_truths
 from adaptsched.sim.truth import ProfileTruth
 from adaptsched.sim.workload import JobSpec, load_workload
@@ -142,12 +141,7 @@ def dual_floor(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--traces", type=Path, default=traces_root(), help="reference data root")
-    parser.add_argument("--generations", type=int, default=30, help="GA generations (goodput)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    args = parser.parse_args()
+    args = metrics_autoscale.reference_parser(__doc__.splitlines()[0]).parse_args()
     files = metrics_autoscale.workload_files(args.traces)
     if not files:
         print(f"no workloads under {args.traces}", file=sys.stderr)
@@ -161,11 +155,9 @@ def main() -> int:
     jobs = [job for w in workloads for job in w]
     apps = sorted({job.application for job in jobs})
     start = time.perf_counter()
-    runs = [(str(f), traces, "goodput", 0, args.generations) for f in files]
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         fronts = {a: (g, s) for a, g, s in pool.map(_frontier_task, [(traces, a) for a in apps])}
-        outcomes = list(pool.map(metrics_autoscale._run_one, runs))
-    goodput = metrics_autoscale.summarise(outcomes, ["goodput"])["arms"]["goodput"]
+        goodput = metrics_autoscale.goodput_arm(pool, files, traces, args.generations)
     total_jct = goodput["mean_jct_s"] * len(jobs)  # workloads have equal job counts
     gpu_s = sum(fronts[j.application][0] for j in jobs)
     secs = sum(fronts[j.application][1] for j in jobs)

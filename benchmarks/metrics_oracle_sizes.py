@@ -17,7 +17,6 @@ per lambda, mean JCT and node-hours with their change relative to goodput in per
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import json
 import math
@@ -31,7 +30,7 @@ import numpy as np
 
 from adaptsched.policy.base import ClusterSnapshot, Decision, JobInfo, Placement, Policy
 from adaptsched.sim.autoscaler import AutoscaleConfig
-from adaptsched.sim.paths import profiles_dir, traces_root
+from adaptsched.sim.paths import profiles_dir
 from adaptsched.sim.runner import SimConfig, load_truths, run_workload_file
 from adaptsched.sim.truth import ProfileTruth
 from adaptsched.sim.workload import load_workload
@@ -142,12 +141,8 @@ def _run_sized(task: tuple[str, str, float]) -> tuple[float, str, dict[str, floa
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--traces", type=Path, default=traces_root(), help="reference data root")
+    parser = metrics_autoscale.reference_parser(__doc__.splitlines()[0])
     parser.add_argument("--lambdas", type=float, nargs="+", default=list(LAMBDAS))
-    parser.add_argument("--generations", type=int, default=30, help="GA generations (goodput)")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     files = metrics_autoscale.workload_files(args.traces)
     if not files:
@@ -156,12 +151,9 @@ def main() -> int:
     traces = str(profiles_dir(args.traces))
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        goodput_runs = [(str(f), traces, "goodput", 0, args.generations) for f in files]
-        outcomes = list(pool.map(metrics_autoscale._run_one, goodput_runs))
-        sized = list(
-            pool.map(_run_sized, [(str(f), traces, lam) for lam in args.lambdas for f in files])
-        )
-    goodput = metrics_autoscale.summarise(outcomes, ["goodput"])["arms"]["goodput"]
+        goodput = metrics_autoscale.goodput_arm(pool, files, traces, args.generations)
+        tasks = [(str(f), traces, lam) for lam in args.lambdas for f in files]
+        sized = list(pool.map(_run_sized, tasks))
     report: dict = {"goodput": {k: goodput[k] for k in ("mean_jct_s", "node_hours")}}
     report["lambdas"] = {}
     for lam in args.lambdas:

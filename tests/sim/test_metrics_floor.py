@@ -3,32 +3,23 @@ same jobs uses fewer GPU-seconds at its own total JCT."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_module import load_benchmark
 from synthetic import mixed_jobs, write_profile, write_workload
 
 from adaptsched.policy.registry import make_policy
 from adaptsched.sim.runner import SimConfig, load_truths, simulate
 from adaptsched.sim.workload import load_workload
 
-REPO = Path(__file__).resolve().parents[2]
 CONFIG = SimConfig(nodes=16, gpus_per_node=4, interval_s=20.0, restart_s=5.0)
-
-
-def _benchmark():
-    path = REPO / "benchmarks" / "metrics_floor.py"
-    spec = importlib.util.spec_from_file_location("metrics_floor", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def floor():
-    return _benchmark()
+    return load_benchmark("metrics_floor")
 
 
 @pytest.fixture

@@ -4,18 +4,17 @@ GPUs."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
+from benchmark_module import load_benchmark
 from synthetic import mixed_jobs, write_profile, write_workload
 
 from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.runner import SimConfig, load_truths, simulate
 from adaptsched.sim.workload import load_workload
 
-REPO = Path(__file__).resolve().parents[2]
 CONFIG = SimConfig(
     gpus_per_node=4,
     interval_s=2.0,  # the toy jobs last seconds: short rounds let the ramp reach larger sizes
@@ -26,11 +25,7 @@ CONFIG = SimConfig(
 
 @pytest.fixture(scope="module")
 def bench():
-    path = REPO / "benchmarks" / "metrics_oracle_sizes.py"
-    spec = importlib.util.spec_from_file_location("metrics_oracle_sizes", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("metrics_oracle_sizes")
 
 
 @pytest.fixture
