@@ -24,26 +24,36 @@ from pathlib import Path
 
 import numpy as np
 
-from adaptsched.models.metrics import get_metric
+from adaptsched.models.metrics import GOODPUT, Metric, get_metric
 from adaptsched.policy.pollux import PolluxPolicy
 from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.paths import profiles_dir, traces_root
 from adaptsched.sim.runner import SimConfig, load_truths, run_workload_file
+from adaptsched.sim.truth import ProfileTruth
 
 ARMS = ("goodput", "speed", "cost", "balanced", "speed-thesis", "cost-thesis")
-_TRUTHS: dict = {}
+_TRUTHS: dict[str, dict[str, ProfileTruth]] = {}
+
+
+def sim_config(metric: Metric = GOODPUT) -> SimConfig:
+    """The simulator settings of every arm (and of the benchmarks compared with them):
+    autoscaling between 1 and 16 nodes, starting at 1."""
+    return SimConfig(
+        autoscale=AutoscaleConfig(min_nodes=1, max_nodes=16, initial_nodes=1), metric=metric
+    )
+
+
+def truths(traces: str) -> dict[str, ProfileTruth]:
+    """The profiles under ``traces``, loaded once per process."""
+    if traces not in _TRUTHS:
+        _TRUTHS[traces] = load_truths(traces)
+    return _TRUTHS[traces]
 
 
 def _run_one(task: tuple[str, str, str, int, int]) -> tuple[str, str, dict[str, float]]:
     workload, traces, arm, seed, generations = task
-    if traces not in _TRUTHS:
-        _TRUTHS[traces] = load_truths(traces)
-    config = SimConfig(
-        autoscale=AutoscaleConfig(min_nodes=1, max_nodes=16, initial_nodes=1),
-        metric=get_metric(arm),
-    )
     policy = PolluxPolicy(seed=seed, generations=generations)
-    result = run_workload_file(workload, _TRUTHS[traces], policy, config)
+    result = run_workload_file(workload, truths(traces), policy, sim_config(get_metric(arm)))
     return arm, Path(workload).stem, result.summary()
 
 

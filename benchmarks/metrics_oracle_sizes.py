@@ -29,9 +29,8 @@ from typing import ClassVar
 import numpy as np
 
 from adaptsched.policy.base import ClusterSnapshot, Decision, JobInfo, Placement, Policy
-from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.paths import profiles_dir
-from adaptsched.sim.runner import SimConfig, load_truths, run_workload_file
+from adaptsched.sim.runner import run_workload_file
 from adaptsched.sim.truth import ProfileTruth
 from adaptsched.sim.workload import load_workload
 
@@ -125,18 +124,13 @@ def _place(count: int, free: dict[str, int], per_node: int) -> Placement:
     return (fits[0],) * count
 
 
-_TRUTHS: dict[str, dict[str, ProfileTruth]] = {}
-
-
 def _run_sized(task: tuple[str, str, float]) -> tuple[float, str, dict[str, float]]:
     workload, traces, lam = task
-    if traces not in _TRUTHS:
-        _TRUTHS[traces] = load_truths(traces)
-    truths = _TRUTHS[traces]
+    profiles = metrics_autoscale.truths(traces)
     app_of = {job.name: job.application for job in load_workload(workload)}
-    sizes = {app: _Sizes(truths[app], lam) for app in set(app_of.values())}
-    config = SimConfig(autoscale=AutoscaleConfig(min_nodes=1, max_nodes=16, initial_nodes=1))
-    result = run_workload_file(workload, truths, TruthSizedPolicy(sizes, app_of), config)
+    sizes = {app: _Sizes(profiles[app], lam) for app in set(app_of.values())}
+    policy = TruthSizedPolicy(sizes, app_of)
+    result = run_workload_file(workload, profiles, policy, metrics_autoscale.sim_config())
     return lam, Path(workload).stem, result.summary()
 
 

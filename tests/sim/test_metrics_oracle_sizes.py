@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from benchmark_module import load_benchmark
-from synthetic import mixed_jobs, write_profile, write_workload
+from synthetic import mixed_jobs, write_workload
 
 from adaptsched.sim.autoscaler import AutoscaleConfig
-from adaptsched.sim.runner import SimConfig, load_truths, simulate
+from adaptsched.sim.runner import SimConfig, simulate
 from adaptsched.sim.workload import load_workload
 
 CONFIG = SimConfig(
@@ -28,28 +28,23 @@ def bench():
     return load_benchmark("metrics_oracle_sizes")
 
 
-@pytest.fixture
-def truth(tmp_path: Path):
-    return load_truths(write_profile(tmp_path / "traces").parent)["toy"]
-
-
-def test_sizes_follow_the_epoch_reached(bench, truth) -> None:
-    sizes = bench._Sizes(truth, 1e4)
+def test_sizes_follow_the_epoch_reached(bench, toy_truth) -> None:
+    sizes = bench._Sizes(toy_truth, 1e4)
     first, left_first = sizes.at(1.0)
     last, left_last = sizes.at(1e-9)
     assert (first, last) == (int(sizes.counts[0]), int(sizes.counts[-1]))
     assert left_first > left_last > 0
-    cheap = bench._Sizes(truth, 1e-3)
+    cheap = bench._Sizes(toy_truth, 1e-3)
     assert np.all(sizes.counts >= cheap.counts) and sizes.counts.sum() > cheap.counts.sum()
 
 
-def test_truth_sized_jobs_finish_and_dear_time_buys_speed(bench, truth, tmp_path: Path) -> None:
+def test_truth_sized_jobs_finish_and_dear_time_buys_speed(bench, toy_truth, tmp_path: Path) -> None:
     workload = load_workload(write_workload(tmp_path / "w.csv", mixed_jobs(6)))
     app_of = {job.name: job.application for job in workload}
     runs = {}
     for lam in (1e-3, 1e4):
-        policy = bench.TruthSizedPolicy({"toy": bench._Sizes(truth, lam)}, app_of)
-        runs[lam] = simulate(workload, {"toy": truth}, policy, CONFIG)
+        policy = bench.TruthSizedPolicy({"toy": bench._Sizes(toy_truth, lam)}, app_of)
+        runs[lam] = simulate(workload, {"toy": toy_truth}, policy, CONFIG)
     for result in runs.values():
         assert len(result.jobs) == len(workload)
         assert all(j.completion_time_s > j.submit_time_s for j in result.jobs)
