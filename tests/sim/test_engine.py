@@ -10,11 +10,11 @@ from typing import ClassVar
 import pytest
 from synthetic import mixed_jobs, write_profile, write_workload
 
+from adaptsched.models.hints import PRIOR_PARAMS
 from adaptsched.policy.base import ClusterSnapshot, Decision, Policy
 from adaptsched.policy.packing import FreeGpus
 from adaptsched.policy.registry import available_policies, make_policy
 from adaptsched.sim.backend import BackendConfig, SimulatedBackend
-from adaptsched.sim.belief import PRIOR_PARAMS
 from adaptsched.sim.cluster import Cluster
 from adaptsched.sim.errors import SimulationError
 from adaptsched.sim.loop import RoundLoop, RoundRecord, VirtualClock

@@ -1,29 +1,22 @@
 """What a simulated job knows about itself: the throughput model it fitted on the step times it
 has actually measured, the gradient statistics it measured last, and its prior before that.
 
-Prior (no step measured yet): perfectly linear scaling (no synchronisation cost, compute time
-proportional to the local batch) and efficiency 1 at every batch size, i.e. the speedup of k
-GPUs is k, as in the Pollux paper's simulator; the job starts at the smallest admissible batch,
-max(M0, k x min local batch).
+Prior (no step measured yet): ``adaptsched.models.hints.PRIOR_PARAMS`` / ``PRIOR_GRAD``, linear
+speedup and efficiency 1, as in the Pollux paper's simulator; the job starts at the smallest
+admissible batch, max(M0, k x min local batch).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from adaptsched.models import GradStats, StepObservations, ThroughputParams, fit_throughput
+from adaptsched.models import StepObservations, ThroughputParams, fit_throughput
 from adaptsched.models.pollux_fit import fit_pollux
 
 Fitter = Callable[[StepObservations], ThroughputParams]
 #: The fitters a simulated job may use: the project's default and the Pollux paper's.
 FITTERS: dict[str, Fitter] = {"adaptsched": fit_throughput, "pollux": fit_pollux}
 
-#: Linear-speedup prior: T_grad = 1 ms x m, T_sync = 0.
-PRIOR_PARAMS = ThroughputParams(
-    alpha_c=0.0, beta_c=1e-3, alpha_n=0.0, beta_n=0.0, alpha_r=0.0, beta_r=0.0, gamma=1.0
-)
-#: No measured gradient: sqr = 0 gives an infinite noise scale, i.e. efficiency 1.
-PRIOR_GRAD = GradStats(sqr=0.0, var=1.0)
 
 ObsKey = tuple[int, int, int]  # (nodes, replicas, local batch)
 

@@ -8,8 +8,9 @@ ends after its application's last epoch.
 from __future__ import annotations
 
 from adaptsched.models import GOODPUT, GradStats, JobModel, Metric
+from adaptsched.models.hints import PRIOR_GRAD, PRIOR_PARAMS
 from adaptsched.policy.batching import split_batch
-from adaptsched.sim.belief import PRIOR_GRAD, PRIOR_PARAMS, FitCache, ObsKey
+from adaptsched.sim.belief import FitCache, ObsKey
 from adaptsched.sim.lifecycle import JobEvent, JobState, holds_gpus, transition
 from adaptsched.sim.truth import ProfileTruth, progress_gain
 from adaptsched.sim.workload import JobSpec

@@ -1,4 +1,5 @@
-"""Hints: what a running job tells the scheduler about itself, through a pluggable sink.
+"""Where a running job's hints go: a pluggable sink (the format itself is
+:mod:`adaptsched.models.hints`, readable without torch).
 
 The scheduler needs a job's fitted throughput parameters, gradient statistics, initial batch,
 batch limits, progress and metric to predict its speedup under other allocations (Pollux,
@@ -10,36 +11,11 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from adaptsched.models.hints import Hints
 from adaptsched.train.checkpoint import write_atomic
-
-
-@dataclass(frozen=True)
-class Hints:
-    """One snapshot of the job's self-description (plain values, JSON-ready)."""
-
-    metric: str
-    init_batch: int
-    max_batch: int
-    min_local_bsz: int
-    max_local_bsz: int | None
-    max_accum_steps: int
-    progress: float  # scale-invariant iterations at M0 done so far
-    epoch: int
-    nodes: int
-    replicas: int
-    local_bsz: int
-    accum_steps: int
-    throughput_params: dict[str, float] | None  # fitted ThroughputParams, None before a fit
-    grad_sqr: float | None  # |G|^2
-    grad_var: float | None  # gradient variance at batch M0
-    observations: list[dict[str, float]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class HintSink(Protocol):
