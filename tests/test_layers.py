@@ -11,3 +11,18 @@ def test_models_and_policy_do_not_import_torch_or_ray() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_control_imports_neither_torch_ray_nor_the_simulator() -> None:
+    code = (
+        "import sys, adaptsched.control;"
+        "bad = [m for m in ('torch', 'ray', 'adaptsched.sim', 'adaptsched.train') "
+        "if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_hints_are_readable_without_torch() -> None:
+    code = "import sys, adaptsched.models.hints; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)

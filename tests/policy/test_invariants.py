@@ -12,7 +12,7 @@ import pytest
 from adaptsched.models import BatchLimits, GradStats, JobModel, ThroughputParams
 from adaptsched.policy.base import ClusterSnapshot, JobInfo, NodeInfo
 from adaptsched.policy.packing import FreeGpus
-from adaptsched.policy.registry import make_policy, policy_class, policy_names
+from adaptsched.policy.registry import policy_class, policy_names
 
 FAST = {"seed": 5, "population": 16, "generations": 4}
 
@@ -71,9 +71,9 @@ def random_snapshot(seed: int) -> ClusterSnapshot:
 
 @pytest.mark.parametrize("name", _importable())
 @pytest.mark.parametrize("seed", range(12))
-def test_decisions_fit_the_cluster(name: str, seed: int) -> None:
+def test_decisions_fit_the_cluster(name: str, seed: int, quick_policy) -> None:
     snap = random_snapshot(seed)
-    decision = make_policy(name, **FAST).decide(snap)
+    decision = quick_policy(name, **FAST).decide(snap)
     gpus = {n.node_id: n.gpus for n in snap.nodes if n.ready}
     known = {j.job_id for j in snap.jobs}
     used: Counter[str] = Counter()
@@ -86,7 +86,7 @@ def test_decisions_fit_the_cluster(name: str, seed: int) -> None:
             spanning.update(set(placement))
     assert all(used[n] <= gpus[n] for n in used), "capacity exceeded"
     assert all(c <= 1 for c in spanning.values()), "two multi-node jobs share a node"
-    again = make_policy(name, **FAST).decide(snap)
+    again = quick_policy(name, **FAST).decide(snap)
     assert {k: tuple(sorted(v)) for k, v in again.allocations.items() if v} == {
         k: tuple(sorted(v)) for k, v in decision.allocations.items() if v
     }

@@ -24,13 +24,15 @@ def step_sync(counts: str, local: int) -> tuple[float, float]:
     return 0.01 + 0.001 * local + sync, sync
 
 
-def write_profile(root: Path, name: str = "toy", scalability: bool = True) -> Path:
+def write_profile(
+    root: Path, name: str = "toy", scalability: bool = True, epochs: int = EPOCHS
+) -> Path:
     folder = root / name
     folder.mkdir(parents=True)
     (folder / "profile.json").write_text(
         json.dumps(
             {
-                "epochs": EPOCHS,
+                "epochs": epochs,
                 "init_batch": INIT_BATCH,
                 "max_batch": 256,
                 "min_local": 8,
@@ -53,7 +55,7 @@ def write_profile(root: Path, name: str = "toy", scalability: bool = True) -> Pa
         (folder / "scalability.csv").write_text("\n".join(rows) + "\n")
     for batch, (sqr, var, quality) in {8: (1.0, 4.0, 0.4), 64: (1.0, 6.0, 0.3)}.items():
         rows = ["progress,iteration,metric,grad_sqr,grad_var"]
-        for epoch in range(1, EPOCHS + 1):
+        for epoch in range(1, epochs + 1):
             metric = quality + 0.05 * epoch  # validation metric: rises with progress
             rows.append(f"{200.0 * epoch},{200.0 * epoch * 8 / batch},{metric},{sqr},{var * epoch}")
         (folder / f"validation-{batch}.csv").write_text("\n".join(rows) + "\n")

@@ -10,15 +10,15 @@ from typing import ClassVar
 import pytest
 from synthetic import mixed_jobs, write_profile, write_workload
 
+from adaptsched.control import ControlHooks, PlanError, RoundRecord
+from adaptsched.control.plan import check_allocations
 from adaptsched.models.hints import PRIOR_PARAMS
 from adaptsched.policy.base import ClusterSnapshot, Decision, Policy
 from adaptsched.policy.packing import FreeGpus
 from adaptsched.policy.registry import available_policies, make_policy
-from adaptsched.sim.backend import BackendConfig, SimulatedBackend
 from adaptsched.sim.cluster import Cluster
 from adaptsched.sim.errors import SimulationError
-from adaptsched.sim.loop import RoundLoop, RoundRecord, VirtualClock
-from adaptsched.sim.runner import SimConfig, build_jobs, load_truths, simulate
+from adaptsched.sim.runner import SimConfig, build_jobs, load_truths, simulate, simulate_jobs
 from adaptsched.sim.workload import load_workload
 
 SMALL = SimConfig(nodes=3, gpus_per_node=4, interval_s=20.0, restart_s=5.0)
@@ -31,7 +31,7 @@ def truths(tmp_path: Path) -> dict:
     return load_truths(write_profile(tmp_path / "traces").parent)
 
 
-class CapacityCheck:
+class CapacityCheck(ControlHooks):
     def __init__(self) -> None:
         self.rounds = 0
 
@@ -83,10 +83,12 @@ def _workload(tmp_path: Path, jobs: list) -> tuple:
 
 
 @pytest.mark.parametrize("name", available_policies())
-def test_every_job_completes_within_capacity(tmp_path: Path, truths: dict, name: str) -> None:
+def test_every_job_completes_within_capacity(
+    tmp_path: Path, truths: dict, name: str, quick_policy
+) -> None:
     workload = _workload(tmp_path, mixed_jobs(10))
     check = CapacityCheck()
-    result = simulate(workload, truths, make_policy(name, **FAST), SMALL, hooks=[check])
+    result = simulate(workload, truths, quick_policy(name, **FAST), SMALL, hooks=[check])
     assert len(result.jobs) == 10
     assert all(j.completion_time_s > j.submit_time_s for j in result.jobs)
     assert check.rounds == result.rounds > 0
@@ -96,9 +98,9 @@ def test_every_job_completes_within_capacity(tmp_path: Path, truths: dict, name:
 
 
 @pytest.mark.parametrize("name", available_policies())
-def test_same_seed_same_result(tmp_path: Path, truths: dict, name: str) -> None:
+def test_same_seed_same_result(tmp_path: Path, truths: dict, name: str, quick_policy) -> None:
     workload = _workload(tmp_path, mixed_jobs(8))
-    runs = [simulate(workload, truths, make_policy(name, **FAST), SMALL) for _ in range(2)]
+    runs = [simulate(workload, truths, quick_policy(name, **FAST), SMALL) for _ in range(2)]
     assert runs[0].jobs == runs[1].jobs
     assert runs[0].gpus_in_use == runs[1].gpus_in_use
 
@@ -122,9 +124,9 @@ def test_restart_cost_is_charged(tmp_path: Path, truths: dict) -> None:
 def test_adaptive_jobs_learn_online(tmp_path: Path, truths: dict) -> None:
     workload = _workload(tmp_path, mixed_jobs(4))
     jobs = build_jobs(workload, truths, adaptive=True)
-    backend = SimulatedBackend(jobs, Cluster.uniform(3, 4), BackendConfig(restart_s=1.0))
-    loop = RoundLoop(Greedy(), backend, VirtualClock(), 2.0)
-    loop.run(max_rounds=10_000)
+    simulate_jobs(
+        jobs, Greedy(), SimConfig(nodes=3, gpus_per_node=4, interval_s=2.0, restart_s=1.0)
+    )
     for job in jobs:
         assert job.observed, "a job that ran measured its step times"
         assert job.model().params != PRIOR_PARAMS
@@ -145,10 +147,10 @@ def test_cluster_grows_and_shrinks() -> None:
     assert node.node_id == "n2"
     assert cluster.total_gpus(50.0) == 8 and cluster.total_gpus(100.0) == 16
     assert [n.ready for n in cluster.infos(50.0)] == [True, True, False]
-    with pytest.raises(SimulationError, match="not ready"):
-        cluster.check({"a": ("n2",)}, 50.0)
-    with pytest.raises(SimulationError, match="more than one multi-node job"):
-        cluster.check({"a": ("n0", "n1"), "b": ("n1", "n0")}, 50.0)
+    with pytest.raises(PlanError, match="not ready"):
+        check_allocations({"a": ("n2",)}, cluster.infos(50.0))
+    with pytest.raises(PlanError, match="more than one multi-node job"):
+        check_allocations({"a": ("n0", "n1"), "b": ("n1", "n0")}, cluster.infos(50.0))
     cluster.remove_node("n0")
     assert [n.node_id for n in cluster.nodes] == ["n1", "n2"]
 

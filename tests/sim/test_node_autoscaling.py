@@ -88,7 +88,7 @@ def test_lifetimes_add_up_and_idle_cluster_shrinks(tmp_path: Path, truths: dict)
 def test_resize_never_removes_a_busy_node() -> None:
     cluster = Cluster.uniform(3, 4)
     scaling = AutoscaleConfig(min_nodes=1, max_nodes=3, initial_nodes=3)
-    resize(cluster, 1, {"a": ("n0", "n2")}, 50.0, scaling, 4)
+    resize(cluster, 1, {"n0", "n2"}, 50.0, scaling, 4)
     assert sorted(n.node_id for n in cluster.nodes) == ["n0", "n2"]
     assert [(n.node_id, t) for n, t in cluster.retired] == [("n1", 50.0)]
 
@@ -96,9 +96,9 @@ def test_resize_never_removes_a_busy_node() -> None:
 def test_resize_cancels_provisioning_nodes_first() -> None:
     cluster = Cluster.uniform(1, 4)
     scaling = AutoscaleConfig(min_nodes=1, max_nodes=4, initial_nodes=1, provision_delay_s=90)
-    resize(cluster, 3, {}, 0.0, scaling, 4)
+    resize(cluster, 3, set(), 0.0, scaling, 4)
     assert [n.ready_at_s for n in cluster.nodes] == [0.0, 90.0, 90.0]
-    resize(cluster, 2, {}, 30.0, scaling, 4)
+    resize(cluster, 2, set(), 30.0, scaling, 4)
     assert [n.ready_at_s for n in cluster.nodes] == [0.0, 90.0]
 
 

@@ -1,4 +1,4 @@
-"""Lookups of the hidden truth, and the job lifecycle table."""
+"""Lookups of the hidden truth."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from synthetic import step_sync, write_profile
 
-from adaptsched.sim.lifecycle import IllegalTransitionError, JobEvent, JobState, transition
 from adaptsched.sim.profile import load_profile
 from adaptsched.sim.truth import ProfileTruth, progress_gain
 
@@ -65,18 +64,3 @@ def test_epochs_and_steps_left(truth: ProfileTruth) -> None:
     assert truth.epoch_end(0) == 200.0 and truth.total_progress == 800.0
     assert truth.steps_left(8, 0, 0.0) == pytest.approx(800.0)
     assert truth.steps_left(64, 2, 0.5) == pytest.approx(100.0 - 62.5)
-
-
-def test_lifecycle_table() -> None:
-    s = JobState.PENDING
-    for event in (JobEvent.ALLOCATE, JobEvent.READY, JobEvent.REALLOCATE, JobEvent.READY):
-        s = transition(s, event)
-    assert s is JobState.RUNNING
-    assert transition(s, JobEvent.DEALLOCATE) is JobState.STOPPING
-    assert transition(JobState.STOPPING, JobEvent.STOPPED) is JobState.PENDING
-    assert transition(s, JobEvent.COMPLETE) is JobState.SUCCEEDED
-    assert transition(JobState.STARTING, JobEvent.FAIL) is JobState.FAILED
-    with pytest.raises(IllegalTransitionError):
-        transition(JobState.PENDING, JobEvent.COMPLETE)
-    with pytest.raises(IllegalTransitionError):
-        transition(JobState.SUCCEEDED, JobEvent.FAIL)

@@ -8,11 +8,11 @@ import json
 import sys
 from pathlib import Path
 
+from adaptsched.control import ControlHooks, RoundRecord
 from adaptsched.models import ModelInputError
 from adaptsched.models.metrics import get_metric, metric_names
 from adaptsched.policy.registry import make_policy, policy_names
 from adaptsched.sim.autoscaler import AutoscaleConfig
-from adaptsched.sim.loop import RoundRecord
 from adaptsched.sim.paths import ENV_VAR, profiles_dir, workload_files
 from adaptsched.sim.plots import plot_gpus_in_use, plot_jct_cdf
 from adaptsched.sim.results import SimResult
@@ -60,7 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class ProgressBar:
+class ProgressBar(ControlHooks):
     """A plain one-line progress bar on stderr (jobs finished, simulated hours)."""
 
     def __init__(self, label: str, width: int = 30) -> None:

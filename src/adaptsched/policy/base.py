@@ -7,7 +7,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from adaptsched.models import GOODPUT, JobModel, Metric
 
@@ -94,3 +94,13 @@ class Policy(ABC):
     @abstractmethod
     def decide(self, snapshot: ClusterSnapshot) -> Decision:
         """Return the allocations (and desired node count) for this round."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """What the policy carries from one round to the next (JSON-ready), so that a policy
+        restored from a state store decides as the one that was running; none by default."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what ``state_dict`` returned."""
+        if state:
+            raise ValueError(f"policy {self.name!r} carries no state, got {sorted(state)}")

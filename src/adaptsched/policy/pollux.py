@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -123,6 +123,34 @@ class PolluxPolicy(Policy):
         )
         self._rng = np.random.default_rng(seed)
         self._carry: _Carry | None = None
+
+    def state_dict(self) -> dict[str, Any]:
+        """The random stream's position and the last population (the next search's seeds):
+        all a restored policy needs to decide as this one would."""
+        carry = self._carry
+        return {
+            "rng": self._rng.bit_generator.state,
+            "carry": None
+            if carry is None
+            else {
+                "job_ids": list(carry.job_ids),
+                "node_ids": list(carry.node_ids),
+                "population": carry.population.tolist(),
+            },
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._rng.bit_generator.state = state["rng"]
+        carry = state.get("carry")
+        self._carry = (
+            None
+            if carry is None
+            else _Carry(
+                tuple(carry["job_ids"]),
+                tuple(carry["node_ids"]),
+                np.asarray(carry["population"], dtype=STATE_DTYPE),
+            )
+        )
 
     def decide(self, snapshot: ClusterSnapshot) -> Decision:
         remaining = _remaining_if_used(snapshot)

@@ -47,12 +47,30 @@ def policy_class(name: str) -> type[Policy]:
     return cls
 
 
+#: Options every policy accepts: ``seed`` seeds a random policy and is ignored by deterministic
+#: ones, so that a caller can seed whichever policy it was given.
+COMMON_OPTIONS = frozenset({"seed"})
+
+
+def policy_options(name: str) -> list[str]:
+    """The options ``make_policy(name, ...)`` accepts."""
+    params = inspect.signature(policy_class(name)).parameters
+    own = [k for k, p in params.items() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    return sorted(set(own) | COMMON_OPTIONS)
+
+
 def make_policy(name: str, **options: Any) -> Policy:
-    """Instantiate ``name``, passing only the options its constructor accepts (``seed`` goes to
-    policies that are random and is ignored by deterministic ones)."""
+    """Instantiate ``name`` with ``options``; an option the policy does not take is an error
+    (never silently dropped), except the common ``seed``."""
     cls = policy_class(name)
     params = inspect.signature(cls).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    unknown = sorted(k for k in options if k not in params and k not in COMMON_OPTIONS)
+    if unknown and not takes_any:
+        raise ValueError(
+            f"policy {name!r}: unknown option {unknown[0]!r}; it takes: "
+            f"{', '.join(policy_options(name))}"
+        )
     accepted = {k: v for k, v in options.items() if takes_any or k in params}
     return cls(**accepted)
 

@@ -8,10 +8,9 @@ allocating nothing there). Still-provisioning nodes are cancelled first when shr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Set
 from dataclasses import dataclass
 
-from adaptsched.policy.base import Placement
 from adaptsched.sim.cluster import Cluster
 
 
@@ -37,19 +36,19 @@ class AutoscaleConfig:
 def resize(
     cluster: Cluster,
     desired: int,
-    allocations: Mapping[str, Placement],
+    busy: Set[str],
     now_s: float,
     config: AutoscaleConfig,
     gpus_per_node: int,
 ) -> None:
-    """Move ``cluster`` towards ``desired`` nodes within the bounds, as far as rules allow."""
+    """Move ``cluster`` towards ``desired`` nodes within the bounds, as far as rules allow;
+    nodes in ``busy`` (running or about to run a replica) stay."""
     target = min(max(desired, config.min_nodes), config.max_nodes)
     count = len(cluster.nodes)
     for _ in range(target - count):
         cluster.add_node(gpus_per_node, now_s + config.provision_delay_s, created_s=now_s)
     if target >= count:
         return
-    busy = {node for placement in allocations.values() for node in placement}
     idle = [n for n in cluster.nodes if n.node_id not in busy]
     # Cancel the latest-requested provisioning nodes first, then release idle ready ones.
     idle.sort(key=lambda n: (now_s >= n.ready_at_s, -n.ready_at_s, n.node_id))

@@ -1,4 +1,4 @@
-"""The nodes of a (simulated) cluster and the checks every decision must pass.
+"""The nodes of a simulated cluster.
 
 A ``Cluster`` is a growable list of nodes, each with a time from which it can be used, so that
 autoscaling (nodes with a provisioning delay and a lifetime) can be added without reshaping it.
@@ -6,12 +6,9 @@ autoscaling (nodes with a provisioning delay and a lifetime) can be added withou
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-from adaptsched.policy.base import NodeInfo, Placement
-from adaptsched.sim.errors import SimulationError
+from adaptsched.policy.base import NodeInfo
 
 
 @dataclass(frozen=True)
@@ -62,27 +59,3 @@ class Cluster:
 
     def total_gpus(self, now_s: float) -> int:
         return sum(n.gpus for n in self.nodes if now_s >= n.ready_at_s)
-
-    def check(self, allocations: Mapping[str, Placement], now_s: float) -> None:
-        """Raise if a decision uses unknown or unready nodes, exceeds a node's GPUs, or puts
-        two multi-node jobs on one node (interference avoidance, Pollux section 4.2)."""
-        nodes = {n.node_id: n for n in self.nodes}
-        used: Counter[str] = Counter()
-        spanning: Counter[str] = Counter()
-        for job_id, placement in allocations.items():
-            distinct = set(placement)
-            for node_id in distinct:
-                node = nodes.get(node_id)
-                if node is None or now_s < node.ready_at_s:
-                    raise SimulationError(f"job {job_id}: node {node_id!r} unknown or not ready")
-                if len(distinct) > 1:
-                    spanning[node_id] += 1
-            used.update(placement)
-        for node_id, count in used.items():
-            if count > nodes[node_id].gpus:
-                raise SimulationError(
-                    f"node {node_id}: {count} GPUs allocated, only {nodes[node_id].gpus} exist"
-                )
-        shared = [n for n, c in spanning.items() if c > 1]
-        if shared:
-            raise SimulationError(f"node {shared[0]}: hosts more than one multi-node job")

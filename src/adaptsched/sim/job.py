@@ -1,4 +1,7 @@
-"""One simulated training job: where it runs, how far it got, what it has measured.
+"""One simulated training job's physics: where its processes run, how far it got, what it has
+measured. Its lifecycle (state, generation, attained service) is the controller's job record;
+this object only reports events (ready, exited, GPU-seconds used) as a real job's processes
+would.
 
 Progress is counted in iterations at the initial batch M0: one iteration at total batch M
 advances it by M/M0 x E(M) with E the statistical efficiency (Pollux, section 3.1); the job
@@ -7,11 +10,11 @@ ends after its application's last epoch.
 
 from __future__ import annotations
 
+from adaptsched.control import EXIT_PREEMPTED, EngineEvent, Exited, Ready, Usage
 from adaptsched.models import GOODPUT, GradStats, JobModel, Metric
 from adaptsched.models.hints import PRIOR_GRAD, PRIOR_PARAMS
 from adaptsched.policy.batching import split_batch
 from adaptsched.sim.belief import FitCache, ObsKey
-from adaptsched.sim.lifecycle import JobEvent, JobState, holds_gpus, transition
 from adaptsched.sim.truth import ProfileTruth, progress_gain
 from adaptsched.sim.workload import JobSpec
 
@@ -35,7 +38,8 @@ class SimJob:
         self.fits = fits
         self.fixed_batch = self.app.fixed_batch or (None if adaptive else spec.batch_size)
         self.fixed_replicas = None if adaptive else spec.num_replicas
-        self.state = JobState.PENDING
+        self.generation = 0  # of the processes running now
+        self.running = False  # past its restart delay
         self.node_ids: tuple[str, ...] = ()
         self.counts: tuple[int, ...] = ()
         self.local_bsz = 0
@@ -44,46 +48,43 @@ class SimJob:
         self.batch_progress = 0.0  # sum of total batch x progress made at it
         self.epoch = 0  # 0-based epoch in progress
         self.delay_left_s = 0.0
-        self.attained_gpu_s = 0.0
-        self.starts = 0
         self.completion_time_s: float | None = None
         self.observed: dict[ObsKey, tuple[float, float]] = {}
         self.grad: GradStats | None = None
         self._model: JobModel | None = None
         self._model_obs = -1
 
-    # -- lifecycle -------------------------------------------------------------------------
-    def fire(self, event: JobEvent) -> None:
-        """The one place where the job's state changes."""
-        self.state = transition(self.state, event)
+    @property
+    def name(self) -> str:
+        return self.spec.name
 
     @property
     def replicas(self) -> int:
         return sum(self.counts)
 
     @property
-    def restarts(self) -> int:
-        return max(self.starts - 1, 0)
-
-    @property
     def total_batch(self) -> int:
         return self.replicas * self.local_bsz * (self.accum_steps + 1)
 
-    def place(self, node_ids: tuple[str, ...], restart_s: float) -> None:
-        """Move to a new allocation (empty: stop); every (re)start costs ``restart_s``."""
-        if not node_ids:
-            self.fire(JobEvent.DEALLOCATE)
-            self.fire(JobEvent.STOPPED)
-            self.node_ids, self.counts, self.local_bsz, self.accum_steps = (), (), 0, 0
-            return
-        self.fire(JobEvent.ALLOCATE if not holds_gpus(self.state) else JobEvent.REALLOCATE)
+    # -- processes -------------------------------------------------------------------------
+    def launch(self, node_ids: tuple[str, ...], generation: int, restart_s: float) -> None:
+        """Start ``generation`` on ``node_ids``; every (re)start costs ``restart_s``."""
         order: dict[str, int] = {}
         for node in node_ids:
             order[node] = order.get(node, 0) + 1
         self.node_ids, self.counts = tuple(node_ids), tuple(order.values())
+        self.generation, self.running = generation, False
         self.delay_left_s = restart_s
-        self.starts += 1
         self.choose_batch()
+
+    def stop(self, now_s: float) -> Exited:
+        """Stop at once (the simulated checkpoint is free): exit 75."""
+        self._release()
+        return Exited(self.name, self.generation, EXIT_PREEMPTED, now_s)
+
+    def _release(self) -> None:
+        self.node_ids, self.counts, self.local_bsz, self.accum_steps = (), (), 0, 0
+        self.running = False
 
     # -- beliefs ---------------------------------------------------------------------------
     def model(self, refit: bool = True) -> JobModel:
@@ -130,25 +131,28 @@ class SimJob:
         gain = progress_gain(sqr, var, batch / self.app.init_batch)
         return gain / (step + (step - sync) * self.accum_steps)
 
-    def advance(self, start_s: float, seconds: float) -> None:
-        """Run for ``seconds`` from ``start_s``: restart delay first, then training."""
-        if not holds_gpus(self.state):
-            return
+    def advance(self, start_s: float, seconds: float) -> list[EngineEvent]:
+        """Run for ``seconds`` from ``start_s``: restart delay first, then training. Returns
+        what a real job's processes would report (GPU-seconds used, ready, finished)."""
+        events: list[EngineEvent] = []
+        if not self.counts or self.completion_time_s is not None:
+            return events  # no processes, or finished (its last configuration is kept)
         k = self.replicas
         delay = min(self.delay_left_s, seconds)
         self.delay_left_s -= delay
-        self.attained_gpu_s += delay * k
+        events.append(Usage(self.name, delay * k))
         now, seconds = start_s + delay, seconds - delay
         if self.delay_left_s > 0:
-            return
-        if self.state is not JobState.RUNNING:
-            self.fire(JobEvent.READY)
+            return events
+        if not self.running:
+            self.running = True
+            events.append(Ready(self.name, self.generation))
         while seconds > 0:
             rate = self._rate()
             need = (self.truth.epoch_end(self.epoch) - self.progress) / rate
             used = min(need, seconds)
             now, seconds = now + used, seconds - used
-            self.attained_gpu_s += used * k
+            events.append(Usage(self.name, used * k))
             before = self.progress
             if used < need:
                 self.progress += used * rate
@@ -159,10 +163,11 @@ class SimJob:
                 self.epoch += 1
                 if self.epoch >= self.app.epochs:
                     self.completion_time_s = now
-                    self.fire(JobEvent.COMPLETE)
-                    return
+                    events.append(Exited(self.name, self.generation, 0, now))
+                    return events
             # Re-pick the batch at every epoch boundary; refit only at the round's end.
             self.choose_batch(refit=seconds <= 0)
+        return events
 
     def remaining_fraction(self) -> float:
         return max(1.0 - self.progress / self.truth.total_progress, 1e-9)

@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
-from adaptsched.sim.loop import RoundRecord
+from adaptsched.control import ControlHooks, RoundRecord
 
 
 @dataclass
-class RoundLog:
+class RoundLog(ControlHooks):
     """Round-loop hook that keeps the timeline and the policy's latency."""
 
     time_s: list[float] = field(default_factory=list)

@@ -8,14 +8,24 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from adaptsched.control import (
+    ClusterBounds,
+    ControlHooks,
+    Controller,
+    JobRecord,
+    JobTable,
+    PolicyError,
+    RoundLoop,
+    VirtualClock,
+)
 from adaptsched.models import GOODPUT, Metric
 from adaptsched.policy.base import Policy
 from adaptsched.sim.autoscaler import AutoscaleConfig
-from adaptsched.sim.backend import BackendConfig, SimulatedBackend
 from adaptsched.sim.belief import FitCache
 from adaptsched.sim.cluster import Cluster
+from adaptsched.sim.engine import EngineConfig, SimulatedEngine, job_spec
+from adaptsched.sim.errors import SimulationError
 from adaptsched.sim.job import SimJob
-from adaptsched.sim.loop import RoundHook, RoundLoop, VirtualClock
 from adaptsched.sim.profile import Profile, load_profiles
 from adaptsched.sim.results import JobResult, RoundLog, SimResult
 from adaptsched.sim.truth import ProfileTruth
@@ -60,7 +70,7 @@ def simulate(
     profiles: Mapping[str, Profile] | Mapping[str, ProfileTruth],
     policy: Policy,
     config: SimConfig | None = None,
-    hooks: Sequence[RoundHook] = (),
+    hooks: Sequence[ControlHooks] = (),
 ) -> SimResult:
     """Run ``workload`` under ``policy`` until every job has finished."""
     config = config or SimConfig()
@@ -68,18 +78,41 @@ def simulate(
         name: p if isinstance(p, ProfileTruth) else ProfileTruth(p) for name, p in profiles.items()
     }
     jobs = build_jobs(workload, truths, policy.adaptive_jobs, config.metric, config.fitter)
+    return simulate_jobs(jobs, policy, config, hooks)
+
+
+def simulate_jobs(
+    jobs: Sequence[SimJob],
+    policy: Policy,
+    config: SimConfig,
+    hooks: Sequence[ControlHooks] = (),
+) -> SimResult:
+    """Run already built jobs (``build_jobs``) under ``policy`` through the shared controller,
+    with the simulated cluster as its engine and a virtual clock."""
+    jobs = sorted(jobs, key=lambda j: j.spec.submit_time_s)
     size = config.autoscale.initial_nodes if config.autoscale else config.nodes
     cluster = Cluster.uniform(size, config.gpus_per_node)
-    backend = SimulatedBackend(
+    engine = SimulatedEngine(
         jobs,
         cluster,
-        BackendConfig(
+        EngineConfig(
             restart_s=config.restart_s, autoscale=config.autoscale, cluster_metric=config.metric
         ),
     )
+    table = JobTable()
+    for job in jobs:
+        table.add(job_spec(job))
+    bounds = ClusterBounds(
+        gpus_per_node=config.gpus_per_node,
+        autoscale=config.autoscale is not None,
+        min_nodes=config.autoscale.min_nodes if config.autoscale else size,
+        max_nodes=config.autoscale.max_nodes if config.autoscale else size,
+        cluster_metric=config.metric,
+    )
     round_log = RoundLog()
-    loop = RoundLoop(policy, backend, VirtualClock(), config.interval_s, (round_log, *hooks))
-    loop.run(max_rounds=int(config.max_time_s / config.interval_s) + 1)
+    controller = Controller(policy, engine, table, bounds, (round_log, _Strict(), *hooks))
+    loop = RoundLoop(controller, VirtualClock(), config.interval_s)
+    loop.run(until=table.finished, max_rounds=int(config.max_time_s / config.interval_s) + 1)
     log.debug(
         "%s: %d rounds, %d fits", policy.name, loop.rounds, jobs[0].fits.misses if jobs else 0
     )
@@ -87,7 +120,7 @@ def simulate(
     return SimResult(
         policy=policy.name,
         node_lifetimes=tuple(cluster.lifetimes_s(end_s)),
-        jobs=tuple(_job_result(j) for j in jobs),
+        jobs=tuple(_job_result(j, table[j.name]) for j in jobs),
         rounds=loop.rounds,
         timeline_s=tuple(round_log.time_s),
         gpus_in_use=tuple(round_log.gpus_in_use),
@@ -96,7 +129,14 @@ def simulate(
     )
 
 
-def _job_result(job: SimJob) -> JobResult:
+class _Strict(ControlHooks):
+    """In a simulation a policy error is a bug to report, not something to ride out."""
+
+    def on_policy_error(self, error: PolicyError) -> None:
+        raise SimulationError(f"t={error.time_s:g} s: {error.error}") from error.error
+
+
+def _job_result(job: SimJob, record: JobRecord) -> JobResult:
     done = float(job.completion_time_s or 0.0)
     return JobResult(
         name=job.spec.name,
@@ -104,8 +144,8 @@ def _job_result(job: SimJob) -> JobResult:
         submit_time_s=job.spec.submit_time_s,
         completion_time_s=done,
         jct_s=done - job.spec.submit_time_s,
-        gpu_hours=job.attained_gpu_s / 3600.0,
-        restarts=job.restarts,
+        gpu_hours=record.attained_gpu_s / 3600.0,
+        restarts=record.restarts,
         mean_batch=job.mean_batch(),
         quality=job.quality(),
     )
@@ -121,7 +161,7 @@ def run_workload_file(
     truths: Mapping[str, ProfileTruth],
     policy: Policy,
     config: SimConfig | None = None,
-    hooks: Sequence[RoundHook] = (),
+    hooks: Sequence[ControlHooks] = (),
 ) -> SimResult:
     """Load one workload CSV (checking each job's application has a profile) and simulate it."""
     workload = load_workload(path)
