@@ -10,6 +10,7 @@ from pathlib import Path
 
 from adaptsched.models import GOODPUT, Metric
 from adaptsched.policy.base import Policy
+from adaptsched.sim.admission import load_admitted
 from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.backend import BackendConfig, SimulatedBackend
 from adaptsched.sim.belief import FitCache
@@ -19,7 +20,7 @@ from adaptsched.sim.loop import RoundHook, RoundLoop, VirtualClock
 from adaptsched.sim.profile import Profile, load_profiles
 from adaptsched.sim.results import JobResult, RoundLog, SimResult
 from adaptsched.sim.truth import ProfileTruth
-from adaptsched.sim.workload import JobSpec, check_applications, load_workload
+from adaptsched.sim.workload import JobSpec
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def run_workload_file(
     config: SimConfig | None = None,
     hooks: Sequence[RoundHook] = (),
 ) -> SimResult:
-    """Load one workload CSV (checking each job's application has a profile) and simulate it."""
-    workload = load_workload(path)
-    check_applications(path, workload, set(truths))
+    """Load one workload CSV (checking that every job has a profile and can ever run, see
+    ``sim.admission``) and simulate it."""
+    workload = load_admitted(path, truths, policy, config or SimConfig())
     return simulate(workload, truths, policy, config, hooks)
