@@ -20,6 +20,7 @@ from torch.utils.data import TensorDataset
 from adaptsched.models import BatchLimits, ModelInputError
 from adaptsched.models.hints import Hints
 from adaptsched.train import AdaptiveTrainer, CheckpointError, JsonFileSink
+from adaptsched.train.signals import PreemptionFlag
 from adaptsched.train.trainer import TrainerUsageError
 
 LIMITS = BatchLimits(init_batch=8, max_batch=32, min_local=2, max_local=8)
@@ -132,3 +133,18 @@ def test_sigterm_after_training_is_not_swallowed(tmp_path: Path, sigterm_log: li
     assert sigterm_log == [signal.SIGTERM]
     os.kill(os.getpid(), signal.SIGTERM)  # during evaluation
     assert sigterm_log == [signal.SIGTERM, signal.SIGTERM]
+
+
+def test_a_stop_carried_out_is_not_delivered_again(sigterm_log: list[int]) -> None:
+    """After the checkpoint-and-exit-75 path has run, a SIGTERM (first or second) is not
+    re-sent when the handler is given back: the job is exiting with 75."""
+    flag = PreemptionFlag()
+    flag.install()
+    os.kill(os.getpid(), signal.SIGTERM)
+    assert flag.requested and sigterm_log == []
+    flag.acted_on()
+    os.kill(os.getpid(), signal.SIGTERM)  # a second one while exiting
+    flag.uninstall()
+    assert sigterm_log == []
+    os.kill(os.getpid(), signal.SIGTERM)  # the script's own handler is back
+    assert sigterm_log == [signal.SIGTERM]

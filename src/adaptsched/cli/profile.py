@@ -116,9 +116,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     job = get_profile_job(args.job)
-    out = output_dir(args.out, "--out")
     train_len = len(job.datasets(args.data)[0])
     epoch_samples = check_plan(args, job, train_len)
+    out = output_dir(args.out, "--out")
     opts = RunOptions(args.job, args.data, args.train_samples, args.test_samples, args.threads)
     start_s = time.monotonic()
     load_before = os.getloadavg()

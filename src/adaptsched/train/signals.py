@@ -22,6 +22,7 @@ class PreemptionFlag:
         self._event = threading.Event()
         self._previous: object = None
         self._installed = False
+        self._served = False  # a stop was carried out: later signals find the job exiting
 
     def install(self) -> None:
         """Handle SIGTERM in this process (main thread only; elsewhere a no-op)."""
@@ -38,13 +39,14 @@ class PreemptionFlag:
         previous = self._previous if self._previous is not None else signal.SIG_DFL
         signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
         self._installed = False
-        if self._event.is_set():
+        if self._event.is_set() and not self._served:
             self._event.clear()
             signal.raise_signal(signal.SIGTERM)
 
     def acted_on(self) -> None:
-        """The request was served (checkpoint written, job exiting): nothing to deliver."""
-        self._event.clear()
+        """The stop was carried out (checkpoint written, the job exits with 75): nothing is
+        left to deliver, not even a second SIGTERM arriving while it exits."""
+        self._served = True
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self._event.set()
