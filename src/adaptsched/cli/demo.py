@@ -7,6 +7,7 @@ import argparse
 
 import numpy as np
 
+from adaptsched.cli.args import bounded
 from adaptsched.models import (
     BatchLimits,
     GradStats,
@@ -23,7 +24,7 @@ _TRUE_PARAMS = ThroughputParams(0.02, 7e-4, 0.09, 2e-3, 0.015, 1e-4, 1.3)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="noise seed")
+    parser.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0, help="noise seed")
     parser.add_argument(
         "--no-sim", action="store_true", help="skip the simulated thesis experiment (~1-2 min)"
     )

@@ -8,26 +8,35 @@ import json
 import sys
 from pathlib import Path
 
+from adaptsched.cli.args import bounded, output_dir
+
 EXPERIMENTS = ("thesis",)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", choices=EXPERIMENTS, help="which experiment")
-    parser.add_argument("--seeds", type=int, default=5, help="policy seeds per arm")
+    parser.add_argument(
+        "--seeds", type=bounded(int, 1, 100), default=5, help="policy seeds per arm"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--out", type=Path, default=None, help="write report.md, JSON, PNGs")
     parser.add_argument(
         "--profile", type=Path, default=None, help="MNIST profile folder (default: bundled)"
     )
-    parser.add_argument("--generations", type=int, default=100, help="GA generations per round")
+    parser.add_argument(
+        "--generations",
+        type=bounded(int, 1, 10_000),
+        default=100,
+        help="GA generations per round",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     from adaptsched.experiments.thesis import ThesisSetup, run_thesis
     from adaptsched.experiments.thesis_report import bar_charts, comparisons, markdown
 
-    if args.seeds < 1:
-        raise ValueError("--seeds: must be >= 1")
+    if args.out is not None:
+        output_dir(args.out, "--out")
 
     def progress(arm: str, seed: int) -> None:
         sys.stderr.write(f"\r{arm:>13} seed {seed + 1}/{args.seeds}   ")
@@ -40,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
     report["comparisons"] = comparisons(report)
     text = markdown(report)
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "thesis.json").write_text(json.dumps(report, indent=1))
         (args.out / "report.md").write_text(text)
         bar_charts(report, args.out)

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from adaptsched import __version__
+from adaptsched.cli.args import EXIT_USAGE, OneLineParser
 
 #: name -> (module path, one-line help). Modules are imported lazily so that `--help` stays fast
 #: and a subcommand's heavy dependencies (torch) load only when it runs.
@@ -31,7 +32,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="adaptsched",
         description="Adaptive, metric-driven scheduler for distributed deep-learning training.",
     )
@@ -58,9 +59,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args._module.run(args) or 0)
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"adaptsched {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except (ValueError, OSError) as exc:
+        # Bad input (ValueError: every input check raises one naming the input) or a file
+        # that cannot be read or written: one line, no traceback.
+        print(f"adaptsched {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 if __name__ == "__main__":

@@ -22,23 +22,63 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from adaptsched.cli.args import bounded, output_dir
+
+if TYPE_CHECKING:
+    from adaptsched.train.profiling import ProfileJob
 
 log = logging.getLogger(__name__)
 
 
+#: Most processes one measurement may start (each is a full training process, ~1 GB).
+MAX_PROCESSES = 64
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    count, processes = bounded(int, 1, 1_000_000), bounded(int, 1, MAX_PROCESSES)
     parser.add_argument("--job", default="mnist", help="job to profile (registered name)")
-    parser.add_argument("--out", required=True, help="profile folder to write")
+    parser.add_argument("--out", required=True, type=Path, help="profile folder to write")
     parser.add_argument("--data", default=None, help="dataset directory (job-specific)")
-    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--local-bsz", type=int, nargs="+", default=[16, 32, 64, 128, 256])
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per placement row")
-    parser.add_argument("--batches", type=int, nargs="+", default=[64, 128, 256, 512])
-    parser.add_argument("--epochs", type=int, default=3, help="statistical epochs per batch")
-    parser.add_argument("--val-replicas", type=int, default=2, help="processes per batch run")
-    parser.add_argument("--train-samples", type=int, default=15000, help="0: all")
-    parser.add_argument("--test-samples", type=int, default=10000, help="0: all")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads per process")
+    parser.add_argument("--replicas", type=processes, nargs="+", default=[1, 2])
+    parser.add_argument("--local-bsz", type=count, nargs="+", default=[16, 32, 64, 128, 256])
+    parser.add_argument("--steps", type=count, default=20, help="timed steps per placement row")
+    parser.add_argument("--batches", type=count, nargs="+", default=[64, 128, 256, 512])
+    parser.add_argument(
+        "--epochs", type=bounded(int, 1, 1000), default=3, help="statistical epochs per batch"
+    )
+    parser.add_argument("--val-replicas", type=processes, default=2, help="processes per batch run")
+    samples = bounded(int, 0, 10**9)
+    parser.add_argument("--train-samples", type=samples, default=15000, help="0: all")
+    parser.add_argument("--test-samples", type=samples, default=10000, help="0: all")
+    parser.add_argument(
+        "--threads", type=bounded(int, 1, 256), default=1, help="torch threads per process"
+    )
+
+
+def check_plan(args: argparse.Namespace, job: ProfileJob, train_len: int) -> int:
+    """Refuse, before anything is measured, a plan the job cannot carry out; returns the
+    training samples per epoch. Every timed step must be a whole batch of the epoch, and each
+    validation batch within the job's limits and split evenly over ``--val-replicas``."""
+    epoch_samples = min(args.train_samples or train_len, train_len)
+    for batch in args.batches:
+        if not job.init_batch <= batch <= job.max_batch:
+            raise ValueError(
+                f"--batches {batch}: outside job {job.name}'s total batch range "
+                f"[{job.init_batch}, {job.max_batch}]"
+            )
+        if batch % args.val_replicas:
+            raise ValueError(
+                f"--batches {batch}: not divisible by --val-replicas {args.val_replicas}"
+            )
+    largest = max(max(args.replicas) * max(args.local_bsz), max(args.batches))
+    if epoch_samples < largest:
+        raise ValueError(
+            f"--train-samples {args.train_samples}: {epoch_samples} samples per epoch, fewer "
+            f"than the largest batch to measure ({largest}); use 0 (all {train_len}) or more"
+        )
+    return epoch_samples
 
 
 def _cpu_model() -> str:
@@ -76,8 +116,9 @@ def run(args: argparse.Namespace) -> int:
     )
 
     job = get_profile_job(args.job)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    train_len = len(job.datasets(args.data)[0])
+    epoch_samples = check_plan(args, job, train_len)
+    out = output_dir(args.out, "--out")
     opts = RunOptions(args.job, args.data, args.train_samples, args.test_samples, args.threads)
     start_s = time.monotonic()
     load_before = os.getloadavg()
@@ -101,8 +142,6 @@ def run(args: argparse.Namespace) -> int:
         keys = ["progress", "iteration", "metric", "grad_sqr", "grad_var"]
         _write_csv(out / f"validation-{batch}.csv", keys, [[r[k] for k in keys] for r in rows])
         log.info("batch %d: accuracy %s", batch, [round(r["metric"], 4) for r in rows])
-    train_len = len(job.datasets(args.data)[0])
-    epoch_samples = min(args.train_samples or train_len, train_len)
     meta = {
         "epochs": max(1, round(job.epochs * train_len / epoch_samples)),
         "init_batch": job.init_batch,

@@ -4,22 +4,46 @@ JCTs, makespan, GPU-hours, restarts and the policy's time per round."""
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
+import re
 import sys
 from pathlib import Path
 
+from adaptsched.cli.args import bounded, output_dir
 from adaptsched.control import ControlHooks, RoundRecord
 from adaptsched.models import ModelInputError
 from adaptsched.models.metrics import get_metric, metric_names
-from adaptsched.policy.registry import make_policy, policy_names
+from adaptsched.policy.registry import make_policy, policy_class, policy_names
+from adaptsched.sim.admission import load_admitted
 from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.paths import ENV_VAR, profiles_dir, workload_files
 from adaptsched.sim.plots import plot_gpus_in_use, plot_jct_cdf
 from adaptsched.sim.results import SimResult
-from adaptsched.sim.runner import SimConfig, load_truths, run_workload_file
+from adaptsched.sim.runner import SimConfig, load_truths, simulate
+
+#: Largest cluster and GPUs per node the command accepts (sizes beyond are typing errors).
+MAX_NODES = 4096
+MAX_GPUS_PER_NODE = 64
+#: Round interval bounds: below 1 s a round outruns anything a scheduler could act on (and a
+#: run of days takes billions of rounds); above an hour jobs wait hours for a first start.
+MIN_INTERVAL_S, MAX_INTERVAL_S = 1.0, 3600.0
+#: Flags that only matter with --autoscale.
+_AUTOSCALE_FLAGS = ("min_nodes", "max_nodes", "initial_nodes", "provision_delay")
+#: Configuration fields -> the flag that sets them: errors are reported in the user's terms.
+_FIELD_FLAGS = {
+    "gpus_per_node": "--gpus-per-node",
+    "interval_s": "--interval",
+    "min_nodes": "--min-nodes",
+    "max_nodes": "--max-nodes",
+    "initial_nodes": "--initial-nodes",
+    "provision_delay_s": "--provision-delay",
+    "nodes": "--nodes",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    nodes = bounded(int, 1, MAX_NODES)
     parser.add_argument("workload", type=Path, help="workload CSV, or a folder of them")
     parser.add_argument(
         "--traces",
@@ -29,10 +53,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "../shared/pollux-traces",
     )
     parser.add_argument("--policy", default="pollux", choices=policy_names())
-    parser.add_argument("--nodes", type=int, default=16)
-    parser.add_argument("--gpus-per-node", type=int, default=4)
-    parser.add_argument("--interval", type=float, default=60.0, help="seconds per round")
-    parser.add_argument("--seed", type=int, default=0, help="seed of randomised policies")
+    parser.add_argument("--nodes", type=nodes, default=16)
+    parser.add_argument("--gpus-per-node", type=bounded(int, 1, MAX_GPUS_PER_NODE), default=4)
+    parser.add_argument(
+        "--interval",
+        type=bounded(float, MIN_INTERVAL_S, MAX_INTERVAL_S, " seconds"),
+        default=60.0,
+        help="seconds per round (1 to 3600)",
+    )
+    parser.add_argument(
+        "--seed", type=bounded(int, 0, 2**32 - 1), default=None, help="randomised policies (0)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--out", type=Path, default=None, help="write JSON and PNG plots here")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -40,7 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--metric",
         "--metrics-options",
         dest="metric",
-        default="goodput",
+        default=None,
         help=f"every job's metric and the autoscaler's: {', '.join(metric_names())}, "
         "default (= goodput), or balanced:K with K in [0, 1]",
     )
@@ -49,14 +80,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let the policy resize the cluster between --min-nodes and --max-nodes",
     )
-    parser.add_argument("--min-nodes", type=int, default=1)
-    parser.add_argument("--max-nodes", type=int, default=None, help="default: --nodes")
-    parser.add_argument("--initial-nodes", type=int, default=None, help="default: --min-nodes")
+    parser.add_argument("--min-nodes", type=nodes, default=None, help="with --autoscale (1)")
+    parser.add_argument("--max-nodes", type=nodes, default=None, help="default: --nodes")
+    parser.add_argument("--initial-nodes", type=nodes, default=None, help="default: --min-nodes")
     parser.add_argument(
-        "--provision-delay", type=float, default=90.0, help="seconds until a new node is usable"
+        "--provision-delay",
+        type=bounded(float, 0.0, 86400.0, " seconds"),
+        default=None,
+        help="seconds until a new node is usable (90)",
     )
     parser.add_argument(
-        "--generations", type=int, default=None, help="pollux: generations per round (100)"
+        "--generations",
+        type=bounded(int, 1, 10_000),
+        default=None,
+        help="pollux: generations per round (100)",
     )
 
 
@@ -104,46 +141,66 @@ def _write_outputs(out: Path, name: str, result: SimResult) -> None:
     plot_gpus_in_use(result, out / f"{name}-gpus.png")
 
 
+def _refuse_idle_options(args: argparse.Namespace) -> None:
+    """Refuse options that would do nothing in this combination (a silent no-op misleads)."""
+    if not args.autoscale:
+        for name in _AUTOSCALE_FLAGS:
+            if getattr(args, name) is not None:
+                raise ValueError(f"--{name.replace('_', '-')}: only used with --autoscale")
+    adaptive = policy_class(args.policy).adaptive_jobs
+    if args.metric is not None and not args.autoscale and not adaptive:
+        raise ValueError(
+            f"--metric {args.metric}: no effect with policy {args.policy}, whose jobs keep "
+            "the workload's batch size (metrics drive adaptive jobs and --autoscale)"
+        )
+
+
+def policy_options(args: argparse.Namespace) -> dict[str, int]:
+    """The policy options given; one the policy does not take is refused, not dropped."""
+    given = {"seed": args.seed, "generations": args.generations}
+    options = {key: value for key, value in given.items() if value is not None}
+    accepted = inspect.signature(policy_class(args.policy)).parameters
+    for key in options:
+        if key not in accepted:
+            raise ValueError(f"--{key}: policy {args.policy} takes no {key} (no effect)")
+    return options
+
+
+def _in_flag_terms(exc: ValueError) -> ValueError:
+    """A configuration error with the fields it names replaced by their flags."""
+    text = re.sub(r"^\w+Config: ", "", str(exc))
+    pattern = r"\b(" + "|".join(_FIELD_FLAGS) + r")\b"
+    return ValueError(re.sub(pattern, lambda m: _FIELD_FLAGS[m.group(1)], text))
+
+
 def sim_config(args: argparse.Namespace) -> SimConfig:
     """The simulated cluster the flags describe (bad values raise ValueError naming the flag)."""
+    _refuse_idle_options(args)
     try:
-        metric = get_metric(args.metric)
+        metric = get_metric(args.metric or "goodput")
     except ModelInputError as exc:
         raise ValueError(f"--metric: {exc}") from None
-    autoscale = None
-    if args.autoscale:
-        max_nodes = args.max_nodes if args.max_nodes is not None else args.nodes
-        initial = args.initial_nodes if args.initial_nodes is not None else args.min_nodes
-        try:
-            autoscale = AutoscaleConfig(args.min_nodes, max_nodes, initial, args.provision_delay)
-        except ValueError as exc:
-            raise ValueError(f"--min-nodes/--initial-nodes/--max-nodes: {exc}") from None
-    return SimConfig(
-        nodes=args.nodes,
-        gpus_per_node=args.gpus_per_node,
-        interval_s=args.interval,
-        autoscale=autoscale,
-        metric=metric,
-    )
+    try:
+        autoscale = None
+        if args.autoscale:
+            low = args.min_nodes if args.min_nodes is not None else 1
+            high = args.max_nodes if args.max_nodes is not None else args.nodes
+            initial = args.initial_nodes if args.initial_nodes is not None else low
+            delay = args.provision_delay if args.provision_delay is not None else 90.0
+            autoscale = AutoscaleConfig(low, high, initial, delay)
+        return SimConfig(
+            nodes=args.nodes,
+            gpus_per_node=args.gpus_per_node,
+            interval_s=args.interval,
+            autoscale=autoscale,
+            metric=metric,
+        )
+    except ValueError as exc:
+        raise _in_flag_terms(exc) from None
 
 
-def run(args: argparse.Namespace) -> int:
-    files = workload_files(args.workload)
-    config = sim_config(args)
-    truths = load_truths(profiles_dir(args.traces))
-    options = {"seed": args.seed}
-    if args.generations is not None:
-        options["generations"] = args.generations
-    results: dict[str, SimResult] = {}
-    for path in files:
-        policy = make_policy(args.policy, **options)
-        hooks = () if args.no_progress else (ProgressBar(path.stem),)
-        result = run_workload_file(path, truths, policy, config, hooks)
-        results[path.stem] = result
-        if args.out is not None:
-            _write_outputs(args.out, path.stem, result)
-        if not args.json:
-            _print_summary(path.stem, result)
+def _report(args: argparse.Namespace, config: SimConfig, results: dict[str, SimResult]) -> None:
+    """The closing summary over the workloads that finished."""
     summaries = {name: r.summary() for name, r in results.items()}
     mean = sum(s["mean_jct_s"] for s in summaries.values()) / len(summaries)
     if args.json:
@@ -151,4 +208,31 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({**out, "workloads": summaries}))
     elif len(results) > 1:
         print(f"mean JCT over {len(results)} workloads: {mean:.0f} s")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check everything first (flags, output folder, every workload can run to the end), then
+    simulate; what finished is still reported if a later workload fails."""
+    config = sim_config(args)
+    options = policy_options(args)
+    if args.out is not None:
+        output_dir(args.out, "--out")
+    files = workload_files(args.workload)
+    truths = load_truths(profiles_dir(args.traces))
+    checker = make_policy(args.policy, **options)
+    workloads = {path: load_admitted(path, truths, checker, config) for path in files}
+    results: dict[str, SimResult] = {}
+    try:
+        for path, workload in workloads.items():
+            hooks = () if args.no_progress else (ProgressBar(path.stem),)
+            policy = make_policy(args.policy, **options)
+            result = simulate(workload, truths, policy, config, hooks)
+            results[path.stem] = result
+            if args.out is not None:
+                _write_outputs(args.out, path.stem, result)
+            if not args.json:
+                _print_summary(path.stem, result)
+    finally:
+        if results:
+            _report(args, config, results)
     return 0

@@ -53,17 +53,21 @@ class BatchLimits:
             )
         if not self._reachable_on_one_replica():
             raise ModelInputError(
-                f"BatchLimits: no local batch in [{self.min_local}, {self.local_upper}] times a "
-                f"whole number of micro-steps lands in [init_batch {self.init_batch}, "
-                f"max_batch {self.max_batch}]; one replica could never run this job"
+                f"BatchLimits: no local batch in [{self.min_local}, {self.local_upper}] times "
+                f"at most {self.max_accum_steps + 1} micro-steps (max_accum_steps "
+                f"{self.max_accum_steps}) lands in [init_batch {self.init_batch}, "
+                f"max_batch {self.max_batch}]; one replica could never run this job at M0"
             )
 
     def _reachable_on_one_replica(self) -> bool:
-        """Whether some m * (s + 1) with admissible m lies in [M0, max_batch] (one replica,
-        accumulating as needed): the reference point of every speedup."""
+        """Whether some m * (s + 1) with admissible m and s <= max_accum_steps lies in
+        [M0, max_batch] (one replica, accumulating as needed): the reference point of every
+        speedup, and the batch a job starts at. Below M0 a step would count a full M0 step of
+        progress for fewer samples."""
         m = np.arange(self.min_local, self.local_upper + 1)
-        first_multiple = np.ceil(self.init_batch / m) * m
-        return bool(np.any(first_multiple <= self.max_batch))
+        micro = np.ceil(self.init_batch / m)
+        fits = (micro <= self.max_accum_steps + 1) & (micro * m <= self.max_batch)
+        return bool(np.any(fits))
 
     @property
     def local_upper(self) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adaptsched.models import BatchLimits
-from adaptsched.sim.errors import SimInputError
+from adaptsched.sim.errors import SimInputError, read_text
 
 PROFILE_JSON = "profile.json"
 
@@ -73,7 +73,7 @@ _JSON_FIELDS = ("epochs", "init_batch", "max_batch", "min_local", "max_local")
 def spec_from_json(path: Path, name: str) -> AppSpec:
     """Read ``profile.json`` (keys: epochs, init_batch, max_batch, min_local, max_local)."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as exc:
         raise SimInputError(f"{path}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
     if not isinstance(data, dict):

@@ -4,6 +4,7 @@ column, so that a malformed profile or workload never turns into a silent NaN.""
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from adaptsched.sim.errors import at
+from adaptsched.sim.errors import at, read_text
 
 
 def _float(text: str) -> float:
@@ -76,11 +77,11 @@ def read_table(path: Path, columns: Sequence[Column]) -> dict[str, np.ndarray]:
     rows and unparsable cells raise :class:`~adaptsched.sim.errors.SimInputError` naming
     file, line and column.
     """
+    reader = csv.reader(io.StringIO(read_text(path), newline=""))
     try:
-        with path.open(newline="") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as exc:
-        raise at(path, 1, None, f"cannot read ({exc.strerror})") from exc
+        rows = list(reader)
+    except csv.Error as exc:
+        raise at(path, reader.line_num, None, f"not a CSV table ({exc})") from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise at(path, 1, None, "empty file, expected a header row")
     header = [cell.strip() for cell in rows[0]]

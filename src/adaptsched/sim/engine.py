@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from adaptsched.control import EngineEvent, JobRecord, JobSpec, JobView
+from adaptsched.control import ClusterBounds, EngineEvent, JobRecord, JobSpec, JobView
 from adaptsched.models import GOODPUT, GradStats, JobModel, Metric
 from adaptsched.policy.base import NodeInfo, Placement
 from adaptsched.sim.autoscaler import AutoscaleConfig, resize
@@ -39,6 +39,18 @@ def job_spec(job: SimJob) -> JobSpec:
         max_replicas=max(cap, 1),
         fixed_replicas=job.fixed_replicas,
         fixed_batch=job.fixed_batch,
+    )
+
+
+def cluster_bounds(config: EngineConfig, gpus_per_node: int, size: int) -> ClusterBounds:
+    """The controller's size rules for a simulated cluster of ``size`` nodes."""
+    scaling = config.autoscale
+    return ClusterBounds(
+        gpus_per_node=gpus_per_node,
+        autoscale=scaling is not None,
+        min_nodes=scaling.min_nodes if scaling else size,
+        max_nodes=scaling.max_nodes if scaling else size,
+        cluster_metric=config.cluster_metric,
     )
 
 

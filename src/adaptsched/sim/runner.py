@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from adaptsched.control import (
-    ClusterBounds,
     ControlHooks,
     Controller,
     JobRecord,
@@ -20,16 +19,17 @@ from adaptsched.control import (
 )
 from adaptsched.models import GOODPUT, Metric
 from adaptsched.policy.base import Policy
+from adaptsched.sim.admission import load_admitted
 from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.belief import FitCache
 from adaptsched.sim.cluster import Cluster
-from adaptsched.sim.engine import EngineConfig, SimulatedEngine, job_spec
+from adaptsched.sim.engine import EngineConfig, SimulatedEngine, cluster_bounds, job_spec
 from adaptsched.sim.errors import SimulationError
 from adaptsched.sim.job import SimJob
 from adaptsched.sim.profile import Profile, load_profiles
 from adaptsched.sim.results import JobResult, RoundLog, SimResult
 from adaptsched.sim.truth import ProfileTruth
-from adaptsched.sim.workload import JobSpec, check_applications, load_workload
+from adaptsched.sim.workload import JobSpec
 
 log = logging.getLogger(__name__)
 
@@ -92,23 +92,14 @@ def simulate_jobs(
     jobs = sorted(jobs, key=lambda j: j.spec.submit_time_s)
     size = config.autoscale.initial_nodes if config.autoscale else config.nodes
     cluster = Cluster.uniform(size, config.gpus_per_node)
-    engine = SimulatedEngine(
-        jobs,
-        cluster,
-        EngineConfig(
-            restart_s=config.restart_s, autoscale=config.autoscale, cluster_metric=config.metric
-        ),
+    engine_config = EngineConfig(
+        restart_s=config.restart_s, autoscale=config.autoscale, cluster_metric=config.metric
     )
+    engine = SimulatedEngine(jobs, cluster, engine_config)
     table = JobTable()
     for job in jobs:
         table.add(job_spec(job))
-    bounds = ClusterBounds(
-        gpus_per_node=config.gpus_per_node,
-        autoscale=config.autoscale is not None,
-        min_nodes=config.autoscale.min_nodes if config.autoscale else size,
-        max_nodes=config.autoscale.max_nodes if config.autoscale else size,
-        cluster_metric=config.metric,
-    )
+    bounds = cluster_bounds(engine_config, config.gpus_per_node, size)
     round_log = RoundLog()
     controller = Controller(policy, engine, table, bounds, (round_log, _Strict(), *hooks))
     loop = RoundLoop(controller, VirtualClock(), config.interval_s)
@@ -163,7 +154,7 @@ def run_workload_file(
     config: SimConfig | None = None,
     hooks: Sequence[ControlHooks] = (),
 ) -> SimResult:
-    """Load one workload CSV (checking each job's application has a profile) and simulate it."""
-    workload = load_workload(path)
-    check_applications(path, workload, set(truths))
+    """Load one workload CSV (checking that every job has a profile and can ever run, see
+    ``sim.admission``) and simulate it."""
+    workload = load_admitted(path, truths, policy, config or SimConfig())
     return simulate(workload, truths, policy, config, hooks)

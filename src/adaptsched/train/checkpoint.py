@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import struct
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ _NAME = re.compile(r"^ckpt-(\d{10})\.pt$")
 
 
 class CheckpointError(ValueError):
-    """A checkpoint file is malformed; the message names the file and the problem."""
+    """A checkpoint file is malformed, or its folder cannot be written; the message names the
+    file or folder and the problem."""
 
 
 def encode(state: dict[str, Any]) -> bytes:
@@ -84,6 +86,18 @@ class CheckpointStore:
             raise ValueError(f"keep: must be >= 1, got {keep}")
         self.directory = Path(directory)
         self.keep = keep
+
+    def check_writable(self) -> None:
+        """Create the folder and write a scratch file there now, so that an unusable folder
+        is found at start-up, not at the first checkpoint after an epoch of work."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.directory):
+                pass
+        except OSError as exc:
+            raise CheckpointError(
+                f"checkpoint_dir {self.directory}: cannot write there ({exc.strerror})"
+            ) from None
 
     def _numbered(self) -> list[tuple[int, Path]]:
         if not self.directory.is_dir():

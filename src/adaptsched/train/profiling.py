@@ -15,7 +15,7 @@ import math
 import os
 import socket
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -128,7 +128,7 @@ def _placement_worker(
     rows = []
     for local_bsz in sizes:
         trainer, _, _ = _trainer(job, opts, BatchConfig(local_bsz, 0))
-        batches = trainer.batches()
+        batches = _endless(trainer)
         for _ in range(steps + trainer.profiler.warmup_steps + 1):
             x, y = next(batches)
             job.loss(trainer.model(x), y).backward()
@@ -137,6 +137,13 @@ def _placement_worker(
     if rank == 0:
         Path(out).write_text(json.dumps(rows))
     leave_distributed()
+
+
+def _endless(trainer: AdaptiveTrainer) -> Iterator[Any]:
+    """Micro-batches across epoch ends (a placement row may need more steps than an epoch)."""
+    while True:
+        yield from trainer.batches()
+        trainer.sampler.set_epoch(trainer.sampler.epoch + 1)
 
 
 def _validation_worker(

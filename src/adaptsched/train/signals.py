@@ -15,16 +15,38 @@ EXIT_PREEMPTED = 75
 
 
 class PreemptionFlag:
-    """Set by SIGTERM (or by hand); read at step boundaries."""
+    """Set by SIGTERM (or by hand); read at step boundaries. Installed only while training:
+    afterwards (evaluation, saving results) SIGTERM must act as it normally would."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
         self._previous: object = None
+        self._installed = False
+        self._served = False  # a stop was carried out: later signals find the job exiting
 
     def install(self) -> None:
         """Handle SIGTERM in this process (main thread only; elsewhere a no-op)."""
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGTERM, self._handle)
+        if self._installed or threading.current_thread() is not threading.main_thread():
+            return
+        self._previous = signal.signal(signal.SIGTERM, self._handle)
+        self._installed = True
+
+    def uninstall(self) -> None:
+        """Give SIGTERM back to the handler it had before; a SIGTERM that arrived and was
+        not acted on is delivered to it now, so that it is never swallowed."""
+        if not self._installed:
+            return
+        previous = self._previous if self._previous is not None else signal.SIG_DFL
+        signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+        self._installed = False
+        if self._event.is_set() and not self._served:
+            self._event.clear()
+            signal.raise_signal(signal.SIGTERM)
+
+    def acted_on(self) -> None:
+        """The stop was carried out (checkpoint written, the job exits with 75): nothing is
+        left to deliver, not even a second SIGTERM arriving while it exits."""
+        self._served = True
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self._event.set()

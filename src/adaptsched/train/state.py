@@ -9,7 +9,6 @@ objects the script registered (``register_state``). Only rank 0 writes; every re
 from __future__ import annotations
 
 import logging
-import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +118,7 @@ def publish_hints(trainer: AdaptiveTrainer) -> None:
         grad_sqr=stats.sqr if stats else None,
         grad_var=stats.var if stats else None,
         observations=trainer.profiler.rows(),
-        target_progress=trainer._target if math.isfinite(trainer._target) else None,
+        target_progress=trainer.target_progress,
     )
     try:
         trainer.sink.publish(hints)

@@ -28,7 +28,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset, default_collate
 
-from adaptsched.models import GOODPUT, BatchLimits, JobModel, Metric
+from adaptsched.models import GOODPUT, BatchLimits, JobModel, Metric, get_metric
 from adaptsched.train.batching import BatchConfig, choose_config
 from adaptsched.train.cadence import StatsCadence
 from adaptsched.train.checkpoint import CheckpointStore
@@ -56,7 +56,7 @@ class AdaptiveTrainer(TrainerState):
         dataset: Dataset[Any],
         *,
         limits: BatchLimits,
-        metric: Metric = GOODPUT,
+        metric: Metric | str = GOODPUT,
         lr_scheduler: Any = None,
         scaling_rule: ScalingRule | None = None,
         checkpoint_dir: str | None = None,
@@ -69,12 +69,15 @@ class AdaptiveTrainer(TrainerState):
         topology: Topology | None = None,
         stats_period_s: float = 0.2,
     ) -> None:
-        """``stats_period_s``: with several replicas, gradient norms are measured and exchanged
-        (with the stop and checkpoint flags) about this often, every 1 to 8 steps (see
-        :mod:`adaptsched.train.cadence`); 0 means every step."""
+        """``metric``: a Metric or its name (``get_metric``). ``stats_period_s``: with several
+        replicas, gradient norms are measured and exchanged (with the stop and checkpoint
+        flags) about this often, every 1 to 8 steps (see :mod:`adaptsched.train.cadence`); 0
+        means every step. ``checkpoint_dir``: where to save; without it nothing is saved and
+        SIGTERM keeps its default action (no exit 75, which promises a checkpoint)."""
+        _check_dataset(dataset, limits)
         self.topo = topology or init_distributed()
         self.limits = limits
-        self.metric = metric
+        self.metric = get_metric(metric) if isinstance(metric, str) else metric
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
         self.rule = scaling_rule or default_rule_for(optimizer)
@@ -84,11 +87,14 @@ class AdaptiveTrainer(TrainerState):
         self.estimator = NoiseScaleEstimator()
         self.profiler = StepProfiler(refit_interval_s=refit_interval_s)
         self.store = CheckpointStore(checkpoint_dir) if checkpoint_dir else None
+        if self.store is not None and self.topo.rank == 0:
+            self.store.check_writable()
         self.sink = hint_sink or NullSink()
         self.checkpoint_interval_s = checkpoint_interval_s
         self.fixed_config = fixed_config
         self.preemption = PreemptionFlag()
-        self.preemption.install()
+        if self.store is not None:
+            self.preemption.install()
         self.extra_state: dict[str, Any] = {}
         self.progress = 0.0  # scale-invariant iterations at M0
         self.steps = 0  # optimizer steps taken
@@ -97,6 +103,7 @@ class AdaptiveTrainer(TrainerState):
         self.last_shard: Shard | None = None
         self._mark_s: float | None = None
         self._full_step = True  # the current step has its whole batch (not an epoch's ragged tail)
+        self._unstepped = False  # a micro-batch was handed out and step() not called since
         self._last_save_s = time.monotonic()
         self._resumed = self.load_checkpoint(model)
         self.cadence = StatsCadence(stats_period_s, step=self.steps)
@@ -117,10 +124,24 @@ class AdaptiveTrainer(TrainerState):
 
     def epochs(self, count: float) -> Iterator[int]:
         """Yield epoch numbers until ``count`` statistical epochs are done, resuming where the
-        last checkpoint left off; checkpoints after the caller's end-of-epoch code."""
-        target = count * self.iterations_per_epoch
-        self._target = target
+        last checkpoint left off; checkpoints after the caller's end-of-epoch code. With a
+        checkpoint folder, SIGTERM means "checkpoint and exit 75" until this loop ends; then
+        its previous handler is back (and gets a SIGTERM that arrived too late to act on)."""
+        target = _checked_count(count) * self.iterations_per_epoch
+        if self.store is None:
+            log.warning("no checkpoint_dir: nothing is saved, a SIGTERM ends the job as is")
+        self._target = self.target_progress = target
+        if self.store is not None:
+            self.preemption.install()
         self.decide_batch()  # first start or restart: re-decide for this allocation
+        publish_hints(self)  # the scheduler learns the work target at once
+        try:
+            yield from self._epoch_loop(target)
+        finally:
+            self._target = math.inf
+            self.preemption.uninstall()
+
+    def _epoch_loop(self, target: float) -> Iterator[int]:
         while True:
             if self.sampler.remaining == 0 and self.epoch_closed:
                 self.sampler.set_epoch(self.sampler.epoch + 1)
@@ -128,15 +149,16 @@ class AdaptiveTrainer(TrainerState):
                 self.decide_batch()
             done = self.progress >= target - 1e-9
             if done and (self.epoch_closed or self.sampler.position == 0):
-                break  # (an epoch cut short by a checkpoint is still handed to the caller)
+                return  # (an epoch cut short by a checkpoint is still handed to the caller)
             yield self.sampler.epoch
             self.epoch_closed = True
             self._settle_exchange()
             self.save_checkpoint()
             publish_hints(self)
-        self._target = math.inf
 
     _target = math.inf
+    #: Work target of the last ``epochs()`` call, in iterations at M0 (published in hints).
+    target_progress: float | None = None
 
     def batches(self) -> Iterator[Any]:
         """This replica's micro-batches for the rest of the current epoch. Call ``step()``
@@ -155,7 +177,15 @@ class AdaptiveTrainer(TrainerState):
                 shard = self.sampler.next_shard(rank, world, cfg.local_bsz)
                 self.last_shard = shard
                 self.model.accumulating = micro < cycle - 1
+                self._unstepped = True
                 yield self._load(shard)
+                if self._unstepped:
+                    raise TrainerUsageError(
+                        "trainer.step() was not called after a micro-batch: call it after "
+                        "each backward instead of optimizer.step() (it steps the optimizer "
+                        "at the scaled learning rate and counts progress; without it the job "
+                        "makes no progress and epochs() never ends)"
+                    )
         self.model.accumulating = False
 
     def _load(self, shard: Shard) -> Any:
@@ -184,6 +214,7 @@ class AdaptiveTrainer(TrainerState):
         take the optimizer step (LR scaled) and do the bookkeeping. Returns whether it did."""
         now = time.perf_counter()
         last, self._mark_s = self._mark_s, now
+        self._unstepped = False
         if self.model.accumulating:
             return False
         cfg = self.config or self.decide_batch()
@@ -234,6 +265,7 @@ class AdaptiveTrainer(TrainerState):
             self.save_checkpoint()
             publish_hints(self)
             log.info("preempted: checkpoint written at step %d, exiting", self.steps)
+            self.preemption.acted_on()
             raise Preempted
         if save > 0:
             self.save_checkpoint()
@@ -289,6 +321,29 @@ class AdaptiveTrainer(TrainerState):
     def grad_state_reset(self) -> None:
         if hasattr(self, "grad_state"):
             self.grad_state.reset_pairing()
+
+
+class TrainerUsageError(RuntimeError):
+    """The script drives the trainer in a way that could never make progress."""
+
+
+def _checked_count(count: float) -> float:
+    """``epochs(count)``: a finite number >= 0 (NaN or infinity would loop forever)."""
+    valid = isinstance(count, int | float) and not isinstance(count, bool)
+    if not valid or not math.isfinite(count) or count < 0:
+        raise ValueError(f"epochs: count must be a finite number >= 0, got {count!r}")
+    return float(count)
+
+
+def _check_dataset(dataset: Dataset[Any], limits: BatchLimits) -> None:
+    """An epoch must hold at least one step at M0: with fewer samples, one step would count
+    as several epochs."""
+    size = len(dataset)  # type: ignore[arg-type]
+    if size < limits.init_batch:
+        raise ValueError(
+            f"dataset: {size} samples, fewer than the initial batch M0 = {limits.init_batch} "
+            "(limits.init_batch); an epoch must hold at least one step at M0"
+        )
 
 
 def _to_device(batch: Any, device: torch.device) -> Any:
