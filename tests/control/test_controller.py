@@ -243,3 +243,19 @@ def test_submitting_a_duplicate_id_is_refused() -> None:
     rig = Rig(JobSpec("a"))
     with pytest.raises(ValueError, match="job a: already exists"):
         rig.controller.submit(JobSpec("a"), 0.0)
+
+
+def test_recover_after_losing_every_process() -> None:
+    rig = Rig(JobSpec("run", max_failures=0), JobSpec("gone"), JobSpec("wait"))
+    rig.step(run=("n0",), gone=("n1",))
+    rig.ready("run")
+    rig.step(run=("n0",), gone=("n1",))
+    rig.controller.cancel("gone", 20.0)
+    touched = rig.controller.recover(30.0, "controller restarted")
+    assert sorted(touched) == ["gone", "run"]
+    run = rig.table["run"]
+    assert run.state is S.PENDING and run.held == () and run.failures == 0
+    assert run.reason == "interrupted (controller restarted)" and run.generation == 1
+    assert rig.state("gone") is S.CANCELLED and rig.state("wait") is S.PENDING
+    rig.step(run=("n1",))
+    assert rig.engine.launched[-1] == ("run", 2, ("n1",))

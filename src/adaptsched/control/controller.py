@@ -150,6 +150,23 @@ class Controller:
         else:
             self.table.fire(job_id, JobEvent.CANCEL, now_s, reason)
 
+    def recover(self, now_s: float, reason: str) -> list[str]:
+        """After the engine lost every process (a controller restarted on a new engine): jobs
+        that held GPUs go back to pending without spending their failure budget, and restart
+        from their checkpoints; jobs being cancelled end. Returns the ids it touched."""
+        touched = []
+        for record in self.table:
+            if not record.active or (record.state is JobState.PENDING and not record.placement):
+                continue
+            touched.append(record.job_id)
+            record.held, record.placement, record.stop_sent, record.launched_s = (), (), False, None
+            if record.cancel_requested:
+                self.table.fire(record.job_id, JobEvent.CANCEL, now_s, record.reason)
+            elif record.state is not JobState.PENDING:
+                record.interruptions += 1
+                self.table.fire(record.job_id, JobEvent.RETRY, now_s, f"interrupted ({reason})")
+        return touched
+
     def handle(self, events: Iterable[EngineEvent], now_s: float) -> None:
         """Apply engine events, then reconcile."""
         self._apply_events(events, now_s)

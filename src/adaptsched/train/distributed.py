@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-#: Environment variable that overrides the node count (the runtime sets it).
-NODES_ENV = "ADAPTSCHED_NUM_NODES"
+from adaptsched.runtime_env import NUM_NODES as NODES_ENV  # the runtime sets the node count
+
 #: How long a leaving replica waits for its peers before tearing the group down anyway.
 LEAVE_TIMEOUT_S = 60.0
 
@@ -37,8 +37,11 @@ class Topology:
 
     @property
     def device(self) -> torch.device:
+        """This replica's GPU under NCCL: its local rank among the GPUs it can see (all of
+        the node's under torchrun; only its own, as index 0, when a scheduler such as Ray
+        narrows CUDA_VISIBLE_DEVICES to one GPU per process)."""
         if self.backend == "nccl":
-            return torch.device("cuda", self.local_rank)
+            return torch.device("cuda", self.local_rank % max(torch.cuda.device_count(), 1))
         return torch.device("cpu")
 
 
@@ -75,7 +78,7 @@ def init_distributed(backend: str | None = None) -> Topology:
         backend=dist.get_backend(),
     )
     if topo.backend == "nccl":
-        torch.cuda.set_device(topo.local_rank)
+        torch.cuda.set_device(topo.device)
     return topo
 
 

@@ -28,15 +28,16 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import Dataset, TensorDataset, default_collate
 
-from adaptsched.models import GOODPUT, BatchLimits, JobModel, Metric, get_metric
+from adaptsched.models import BatchLimits, JobModel, Metric
 from adaptsched.train.batching import BatchConfig, choose_config
 from adaptsched.train.cadence import StatsCadence
 from adaptsched.train.checkpoint import CheckpointStore
 from adaptsched.train.comm import PendingExchange
 from adaptsched.train.distributed import Topology, init_distributed
-from adaptsched.train.hints import HintSink, NullSink
+from adaptsched.train.hints import HintSink
 from adaptsched.train.noise import NoiseScaleEstimator
 from adaptsched.train.profiler import StepProfiler
+from adaptsched.train.runtime import resolve_defaults
 from adaptsched.train.sampler import ElasticSampler, Shard
 from adaptsched.train.scaling import ScalingRule, adascale_gain, default_rule_for
 from adaptsched.train.signals import Preempted, PreemptionFlag
@@ -56,7 +57,7 @@ class AdaptiveTrainer(TrainerState):
         dataset: Dataset[Any],
         *,
         limits: BatchLimits,
-        metric: Metric | str = GOODPUT,
+        metric: Metric | str | None = None,
         lr_scheduler: Any = None,
         scaling_rule: ScalingRule | None = None,
         checkpoint_dir: str | None = None,
@@ -73,11 +74,15 @@ class AdaptiveTrainer(TrainerState):
         replicas, gradient norms are measured and exchanged (with the stop and checkpoint
         flags) about this often, every 1 to 8 steps (see :mod:`adaptsched.train.cadence`); 0
         means every step. ``checkpoint_dir``: where to save; without it nothing is saved and
-        SIGTERM keeps its default action (no exit 75, which promises a checkpoint)."""
+        SIGTERM keeps its default action (no exit 75, which promises a checkpoint).
+        ``metric``, ``checkpoint_dir`` and ``hint_sink`` default to what the runtime's
+        environment says (:mod:`adaptsched.train.runtime`), else goodput, no checkpoints,
+        no hints."""
         _check_dataset(dataset, limits)
+        metric, checkpoint_dir, hint_sink = resolve_defaults(metric, checkpoint_dir, hint_sink)
         self.topo = topology or init_distributed()
         self.limits = limits
-        self.metric = get_metric(metric) if isinstance(metric, str) else metric
+        self.metric = metric
         self.optimizer = optimizer
         self.lr_scheduler = lr_scheduler
         self.rule = scaling_rule or default_rule_for(optimizer)
@@ -89,7 +94,7 @@ class AdaptiveTrainer(TrainerState):
         self.store = CheckpointStore(checkpoint_dir) if checkpoint_dir else None
         if self.store is not None and self.topo.rank == 0:
             self.store.check_writable()
-        self.sink = hint_sink or NullSink()
+        self.sink = hint_sink
         self.checkpoint_interval_s = checkpoint_interval_s
         self.fixed_config = fixed_config
         self.preemption = PreemptionFlag()
@@ -111,6 +116,7 @@ class AdaptiveTrainer(TrainerState):
         self.grad_state = self.model.grad_state
         self._in_flight: PendingExchange | None = None
         self._lr_cache: tuple[tuple[int, int], tuple[float, float]] | None = None
+        self._reported = False  # hints sent since this process started
 
     # -- epochs and batches -------------------------------------------------------------------
     @property
@@ -231,8 +237,11 @@ class AdaptiveTrainer(TrainerState):
         self.grad_state.end_step()
         self.progress += gain
         self.steps += 1
-        if self.topo.rank == 0 and self.profiler.due():
-            self.profiler.refit()
+        if self.topo.rank == 0 and (not self._reported or self.profiler.due()):
+            # The first step of every process tells the runtime this generation trains.
+            self._reported = True
+            if self.profiler.due():
+                self.profiler.refit()
             publish_hints(self)
         if self._stats_step(self.steps):
             self.cadence.exchanged(self.steps, self._settle_exchange())

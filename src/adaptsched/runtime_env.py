@@ -1,0 +1,13 @@
+"""The environment contract between the runtime and a job's processes: the variables the
+runtime sets for every replica (besides torchrun's RANK, WORLD_SIZE, LOCAL_RANK,
+LOCAL_WORLD_SIZE, MASTER_ADDR, MASTER_PORT) and the training library reads, so that a script
+needs no adaptsched-specific arguments. Imports nothing (both sides use it)."""
+
+JOB_ID = "ADAPTSCHED_JOB_ID"
+GENERATION = "ADAPTSCHED_GENERATION"  # number of starts of the job, from 1
+JOB_DIR = "ADAPTSCHED_JOB_DIR"  # the job's own folder (logs, outputs), shared by its replicas
+CHECKPOINT_DIR = "ADAPTSCHED_CHECKPOINT_DIR"
+METRIC = "ADAPTSCHED_METRIC"  # the metric the job was submitted with
+HINTS_URL = "ADAPTSCHED_HINTS_URL"  # where rank 0 PUTs its hints
+TOKEN = "ADAPTSCHED_TOKEN"  # bearer token for the controller's API, when it asks for one
+NUM_NODES = "ADAPTSCHED_NUM_NODES"  # distinct nodes of this generation
