@@ -28,6 +28,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "adaptsched.cli.experiment",
         "run a named experiment in the simulator (thesis: the seed thesis's, with its numbers)",
     ),
+    "up": ("adaptsched.cli.up", "start the controller (a local Ray runtime by default)"),
+    "down": ("adaptsched.cli.down", "stop the controller `up` started"),
+    "submit": ("adaptsched.cli.submit", "submit a training script; prints its job id"),
+    "jobs": ("adaptsched.cli.jobs", "list the jobs"),
+    "show": ("adaptsched.cli.show", "one job in detail, with its history and log tail"),
+    "logs": ("adaptsched.cli.logs", "a job's output (one replica)"),
+    "cancel": ("adaptsched.cli.cancel", "cancel a job"),
+    "nodes": ("adaptsched.cli.nodes", "the cluster's nodes"),
 }
 
 

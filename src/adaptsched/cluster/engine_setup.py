@@ -14,6 +14,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+#: The embedded and emulated clusters live on loopback only.
+LOOPBACK = "127.0.0.1"
+
 #: Node death noticed in ~1.5 s instead of Ray's default ~15 s (measured here).
 FAST_HEALTH_CHECK = {
     "health_check_period_ms": 500,
@@ -46,9 +49,10 @@ class RayHandle:
             self.cluster.shutdown()
 
 
-def _quiet_ray_environment() -> None:
+def quiet_ray_environment() -> None:
     """Loopback only, no token prompt for a cluster this process owns (DESIGN.md: a driver
-    can hang connecting to the GCS otherwise)."""
+    can hang connecting to the GCS otherwise). Ray reads some of these when it is imported:
+    call this first."""
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
@@ -72,21 +76,20 @@ def start_ray(setup: RaySetup) -> RayHandle:
             ) from None
         gpus = int(ray.cluster_resources().get("GPU", 0))
         return RayHandle("GPU" if gpus > 0 else "CPU", None)
-    _quiet_ray_environment()
-    common: dict[str, Any] = {
-        "include_dashboard": False,
-        "_temp_dir": ray_temp_dir(setup.state_dir),
-        "_system_config": FAST_HEALTH_CHECK,
-    }
+    quiet_ray_environment()
+    common: dict[str, Any] = {"include_dashboard": False, "_system_config": FAST_HEALTH_CHECK}
+    temp_dir = ray_temp_dir(setup.state_dir)
     cores = os.cpu_count() or 1
     if setup.emulate_nodes is not None:
-        return _start_emulated(setup, common, cores)
+        return _start_emulated(setup, {**common, "temp_dir": temp_dir}, cores)
     gpus = _local_gpus()
     ray.init(
         num_cpus=cores,
         num_gpus=gpus,
         log_to_driver=False,
         logging_level=logging.WARNING,
+        _temp_dir=temp_dir,
+        _node_ip_address=LOOPBACK,
         **common,
     )
     if gpus > 0:
@@ -103,16 +106,21 @@ def _start_emulated(setup: RaySetup, common: dict[str, Any], cores: int) -> RayH
     count = setup.emulate_nodes or 0
     if count < 1 or setup.gpus_per_node < 1:
         raise ValueError("--emulate-nodes and --gpus-per-node must be >= 1")
-    head = {"num_cpus": 0, "num_gpus": 0, "node_ip_address": "127.0.0.1", **common}
+    head = {"num_cpus": 0, "num_gpus": 0, "node_ip_address": LOOPBACK, **common}
     cluster = Cluster(initialize_head=True, head_node_args=head)
     for index in range(count):
         cluster.add_node(
             num_cpus=0,
             num_gpus=setup.gpus_per_node,
-            node_ip_address="127.0.0.1",
+            node_ip_address=LOOPBACK,
             labels={NAME_LABEL: f"node-{index}"},
         )
-    ray.init(address=cluster.address, log_to_driver=False, logging_level=logging.WARNING)
+    ray.init(
+        address=cluster.address,
+        log_to_driver=False,
+        logging_level=logging.WARNING,
+        _node_ip_address=LOOPBACK,
+    )
     threads = max(cores // (count * setup.gpus_per_node), 1)
     return RayHandle("GPU", threads, cluster)
 

@@ -87,8 +87,8 @@ class RayEngine:
         self.directory = nodes
         self._actor_class = ray.remote(ReplicaProcess)
         self._generations: dict[str, _Generation] = {}
-        self._pending: list[EngineEvent] = []
         self._lock = threading.Lock()
+        self._closing = False
 
     # -- Engine protocol -------------------------------------------------------------------
     def nodes(self, now_s: float) -> tuple[NodeInfo, ...]:
@@ -98,6 +98,9 @@ class RayEngine:
         return view_from_hints(record.hints)
 
     def launch(self, record: JobRecord, placement: Placement, now_s: float) -> list[EngineEvent]:
+        if self._closing:
+            why = "the runtime is stopping"
+            return [Exited(record.job_id, record.generation, EXIT_PREEMPTED, now_s, why, True)]
         gen = _Generation(record.job_id, record.generation, placement, now_s, now_s)
         with self._lock:
             self._generations[record.job_id] = gen
@@ -124,8 +127,8 @@ class RayEngine:
         self.directory.request(desired, busy, now_s)
 
     def advance(self, now_s: float) -> list[EngineEvent]:
+        events: list[EngineEvent] = []
         with self._lock:
-            events, self._pending = self._pending, []
             generations = list(self._generations.values())
         for gen in generations:
             events.extend(self._check(gen, now_s))
@@ -259,22 +262,27 @@ class RayEngine:
             why = f"rank {rank} exit code {status}" + (f": {tail[-1]}" if tail else "")
         return Exited(gen.job_id, gen.generation, status, now_s, why, interrupted=lost)
 
-    def shutdown(self, grace_s: float) -> None:
-        """Ask every generation to stop, wait up to ``grace_s`` for their exits, kill the rest."""
+    def close(self) -> None:
+        """The runtime stops: ask every generation to checkpoint and exit; launch no more."""
+        self._closing = True
         now = time.time()
         for gen in list(self._generations.values()):
             with gen.lock:
                 gen.stop_requested = True
+                gen.kill_at_s = now + self.settings.stop_timeout_s
                 actors = list(gen.actors)
             for actor in actors:
                 actor.terminate.remote()
-        deadline = now + grace_s
-        while self._generations and time.time() < deadline:
-            self._pending.extend(self.advance(time.time()))
-            time.sleep(0.2)
+
+    def busy(self) -> bool:
+        """Whether some generation has not exited yet."""
+        return bool(self._generations)
+
+    def kill_all(self) -> None:
         for gen in list(self._generations.values()):
             for actor in gen.actors:
                 ray.kill(actor)
+        self._generations.clear()
 
 
 def last_lines(path: Path, count: int) -> list[str]:

@@ -1,0 +1,163 @@
+"""`adaptsched up`: start the controller (in the background unless --foreground) and print
+the address of its API once it answers."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from adaptsched.cli.args import bounded
+from adaptsched.cli.remote import add_state_dir
+from adaptsched.cluster.process import (
+    LOG_FILE,
+    ControllerInfo,
+    alive,
+    default_state_dir,
+    kill_session,
+)
+
+#: How long `up` waits for the controller to answer (Ray's start dominates: seconds).
+DEFAULT_WAIT_S = 180.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_state_dir(parser)
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--address", default=None, help="join this Ray cluster (e.g. auto, or HOST:6379)"
+    )
+    where.add_argument(
+        "--emulate-nodes",
+        type=bounded(int, 1, 64),
+        default=None,
+        help="emulate a cluster of this many nodes on this machine",
+    )
+    parser.add_argument(
+        "--gpus-per-node", type=bounded(int, 1, 64), default=1, help="with --emulate-nodes (1)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="API address to bind (127.0.0.1)")
+    parser.add_argument("--port", type=bounded(int, 0, 65535), default=0, help="0: any free")
+    parser.add_argument(
+        "--interval", type=bounded(float, 0.5, 3600.0), default=60.0, help="seconds per round"
+    )
+    parser.add_argument("--policy", default="pollux", help="scheduling policy (pollux)")
+    parser.add_argument(
+        "--stop-timeout",
+        type=bounded(float, 1.0, 3600.0),
+        default=60.0,
+        help="seconds a job gets to checkpoint after SIGTERM before it is killed (60)",
+    )
+    parser.add_argument(
+        "--ready-timeout",
+        type=bounded(float, 1.0, 3600.0),
+        default=60.0,
+        help="a job that never reports counts as running after this long (60)",
+    )
+    parser.add_argument("--foreground", action="store_true", help="stay attached")
+    parser.add_argument(
+        "--wait", type=bounded(float, 1.0, 3600.0), default=DEFAULT_WAIT_S, help="seconds"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    state_dir = (args.state_dir or default_state_dir()).expanduser().resolve()
+    if args.gpus_per_node != 1 and args.emulate_nodes is None:
+        raise ValueError("--gpus-per-node: only used with --emulate-nodes")
+    if args.foreground:
+        return _foreground(args, state_dir)
+    return _background(args, state_dir)
+
+
+def _config(args: argparse.Namespace, state_dir: Path):
+    from adaptsched.cluster.service import RuntimeConfig
+    from adaptsched.policy.registry import policy_class
+
+    policy_class(args.policy)  # a clear error for unknown policies
+    return RuntimeConfig(
+        state_dir=state_dir,
+        address=args.address,
+        emulate_nodes=args.emulate_nodes,
+        gpus_per_node=args.gpus_per_node,
+        interval_s=args.interval,
+        policy=args.policy,
+        stop_timeout_s=args.stop_timeout,
+        ready_timeout_s=args.ready_timeout,
+    )
+
+
+def _foreground(args: argparse.Namespace, state_dir: Path) -> int:
+    from adaptsched.cluster.engine_setup import quiet_ray_environment
+
+    quiet_ray_environment()  # before anything imports Ray
+    from adaptsched.cluster.daemon import serve
+
+    config = _config(args, state_dir)
+    return serve(config, args.host, args.port)
+
+
+def _background(args: argparse.Namespace, state_dir: Path) -> int:
+    _config(args, state_dir)  # refuse bad options here, not in the background
+    state_dir.mkdir(parents=True, exist_ok=True)
+    before = ControllerInfo.read(state_dir)
+    if before is not None and alive(before.pid):
+        raise ValueError(f"a controller already runs for {state_dir} ({before.url})")
+    argv = [sys.executable, "-m", "adaptsched.cli.main", "up", "--foreground"]
+    argv += _forwarded(args, state_dir)
+    log_path = state_dir / LOG_FILE
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + args.wait
+    while time.monotonic() < deadline:
+        info = ControllerInfo.read(state_dir)
+        if info is not None and info.pid == proc.pid and info.url and _answers(info.url):
+            print(f"adaptsched controller running at {info.url} (pid {info.pid})")
+            print(f"state: {state_dir}   log: {log_path}")
+            return 0
+        if proc.poll() is not None:
+            raise ValueError(f"the controller exited ({proc.returncode}): {_last_line(log_path)}")
+        time.sleep(0.3)
+    kill_session(proc.pid)  # its own session: Ray's processes too
+    raise ValueError(f"the controller did not answer within {args.wait:g} s (see {log_path})")
+
+
+def _forwarded(args: argparse.Namespace, state_dir: Path) -> list[str]:
+    out = ["--state-dir", str(state_dir), "--host", args.host, "--port", str(args.port)]
+    out += ["--interval", str(args.interval), "--policy", args.policy]
+    out += ["--stop-timeout", str(args.stop_timeout), "--ready-timeout", str(args.ready_timeout)]
+    if args.address is not None:
+        out += ["--address", args.address]
+    if args.emulate_nodes is not None:
+        out += ["--emulate-nodes", str(args.emulate_nodes)]
+        out += ["--gpus-per-node", str(args.gpus_per_node)]
+    if args.verbose:
+        out.insert(0, "-v")
+    return out
+
+
+def _answers(url: str) -> bool:
+    import httpx
+
+    try:
+        return httpx.get(f"{url}/health", timeout=2.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _last_line(path: Path) -> str:
+    from adaptsched.cluster.ray_engine import last_lines
+
+    lines = last_lines(path, 1)
+    return lines[-1] if lines else "no output"
+
+
+logging.getLogger("httpx").setLevel(logging.WARNING)

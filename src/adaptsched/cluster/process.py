@@ -1,0 +1,144 @@
+"""The controller as a background process: where its state lives, the file that says where it
+listens, one controller per state directory, and cleaning up after one that was killed.
+
+``adaptsched up`` starts the controller in a session of its own; everything it starts (Ray's
+processes, every replica) inherits that session, so ``adaptsched down`` and a new ``up`` after
+a crash can stop exactly what the controller started, and nothing else of the user's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+STATE_DIR_ENV = "ADAPTSCHED_STATE_DIR"
+INFO_FILE = "controller.json"
+LOCK_FILE = "controller.lock"
+LOG_FILE = "controller.log"
+
+
+def default_state_dir() -> Path:
+    """``$ADAPTSCHED_STATE_DIR``, else ``$XDG_STATE_HOME/adaptsched`` (~/.local/state)."""
+    if os.environ.get(STATE_DIR_ENV):
+        return Path(os.environ[STATE_DIR_ENV]).expanduser()
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "adaptsched"
+
+
+@dataclass(frozen=True)
+class ControllerInfo:
+    """What ``controller.json`` holds."""
+
+    pid: int
+    sid: int
+    session_leader: bool
+    url: str
+    started_s: float
+
+    @classmethod
+    def read(cls, state_dir: Path) -> ControllerInfo | None:
+        try:
+            data = json.loads((state_dir / INFO_FILE).read_text())
+            return cls(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def write(self, state_dir: Path) -> None:
+        path = state_dir / INFO_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self)))
+        os.chmod(tmp, 0o600)
+        tmp.replace(path)
+
+
+class AlreadyRunningError(RuntimeError):
+    pass
+
+
+def hold_lock(state_dir: Path) -> int:
+    """Take the state directory's lock for this process's life (one controller per state)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        info = ControllerInfo.read(state_dir)
+        where = f" (pid {info.pid}, {info.url})" if info else ""
+        raise AlreadyRunningError(
+            f"a controller already runs for {state_dir}{where}; `adaptsched down` stops it"
+        ) from None
+    return fd
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def session_members(sid: int) -> list[int]:
+    """Processes of session ``sid`` (Linux /proc), except this one."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == sid:  # state ppid pgrp session ...
+            members.append(int(entry.name))
+    return members
+
+
+def kill_session(sid: int, sig: int = signal.SIGKILL) -> int:
+    """Signal every process of session ``sid``; how many there were."""
+    members = session_members(sid)
+    for pid in members:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+    return len(members)
+
+
+def clean_after(info: ControllerInfo | None) -> int:
+    """Kill what a dead controller left behind (Ray agents, replicas) so that no job of it
+    runs twice; only when it was a session leader, whose session is its own."""
+    if info is None or not info.session_leader or alive(info.pid) or info.sid == os.getsid(0):
+        return 0
+    return kill_session(info.sid)
+
+
+def stop_controller(state_dir: Path, timeout_s: float) -> ControllerInfo | None:
+    """SIGTERM the controller, wait up to ``timeout_s``, SIGKILL it, then its session."""
+    info = ControllerInfo.read(state_dir)
+    if info is None:
+        return None
+    if alive(info.pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(info.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while alive(info.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if alive(info.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(info.pid, signal.SIGKILL)
+    if info.session_leader:
+        for _ in range(50):
+            if not kill_session(info.sid):
+                break
+            time.sleep(0.1)
+    with contextlib.suppress(FileNotFoundError):
+        (state_dir / INFO_FILE).unlink()
+    return info
