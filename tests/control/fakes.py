@@ -57,5 +57,8 @@ class FakeEngine:
         self.stopped.append((record.job_id, record.generation))
         return []
 
+    def restart_cost_s(self) -> float | None:
+        return None
+
     def request_nodes(self, desired: int, busy: set[str], now_s: float) -> None:
         self.requested.append((desired, set(busy)))

@@ -57,6 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=60.0,
         help="a job that never reports counts as running after this long (60)",
     )
+    parser.add_argument(
+        "--restart-cost",
+        type=bounded(float, 0.0, 3600.0),
+        default=None,
+        help="seconds a restart is assumed to cost until one is measured (default: the "
+        "policy's own, 30 for pollux)",
+    )
     parser.add_argument("--foreground", action="store_true", help="stay attached")
     parser.add_argument(
         "--wait", type=bounded(float, 1.0, 3600.0), default=DEFAULT_WAIT_S, help="seconds"
@@ -86,6 +93,7 @@ def _config(args: argparse.Namespace, state_dir: Path):
         policy=args.policy,
         stop_timeout_s=args.stop_timeout,
         ready_timeout_s=args.ready_timeout,
+        restart_prior_s=args.restart_cost,
     )
 
 
@@ -134,6 +142,8 @@ def _forwarded(args: argparse.Namespace, state_dir: Path) -> list[str]:
     out = ["--state-dir", str(state_dir), "--host", args.host, "--port", str(args.port)]
     out += ["--interval", str(args.interval), "--policy", args.policy]
     out += ["--stop-timeout", str(args.stop_timeout), "--ready-timeout", str(args.ready_timeout)]
+    if args.restart_cost is not None:
+        out += ["--restart-cost", str(args.restart_cost)]
     if args.address is not None:
         out += ["--address", args.address]
     if args.emulate_nodes is not None:

@@ -13,9 +13,11 @@ collective; replicas that ignore SIGTERM are killed after ``stop_timeout_s``.
 from __future__ import annotations
 
 import logging
+import statistics
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 
 #: Actor methods: run() blocks for the child's life, terminate()/kill() must still get through.
 ACTOR_CONCURRENCY = 4
+#: Recent restarts whose median is the restart cost the policy sees.
+RESTART_SAMPLES = 20
 
 
 @dataclass
@@ -57,6 +61,7 @@ class EngineSettings:
     stop_timeout_s: float = 60.0  # SIGTERM, then SIGKILL after this long
     launch_timeout_s: float = 120.0  # actors must be up by then
     ready_timeout_s: float = 60.0  # a job that never reports hints counts as running after this
+    restart_prior_s: float | None = None  # a restart's cost before any is measured
 
 
 @dataclass
@@ -89,6 +94,7 @@ class RayEngine:
         self._generations: dict[str, _Generation] = {}
         self._lock = threading.Lock()
         self._closing = False
+        self._restarts_s: deque[float] = deque(maxlen=RESTART_SAMPLES)
 
     # -- Engine protocol -------------------------------------------------------------------
     def nodes(self, now_s: float) -> tuple[NodeInfo, ...]:
@@ -126,6 +132,13 @@ class RayEngine:
     def request_nodes(self, desired: int, busy: set[str], now_s: float) -> None:
         self.directory.request(desired, busy, now_s)
 
+    def restart_cost_s(self) -> float | None:
+        """Median seconds from launching a generation to its first report (actors, Python and
+        torch start, data load, checkpoint load); the prior until one was measured."""
+        if not self._restarts_s:
+            return self.settings.restart_prior_s
+        return float(statistics.median(self._restarts_s))
+
     def advance(self, now_s: float) -> list[EngineEvent]:
         events: list[EngineEvent] = []
         with self._lock:
@@ -135,12 +148,13 @@ class RayEngine:
         return events
 
     # -- readiness -------------------------------------------------------------------------
-    def mark_ready(self, job_id: str, generation: int) -> Ready | None:
+    def mark_ready(self, job_id: str, generation: int, now_s: float) -> Ready | None:
         """The job's rank 0 reported from ``generation``: it trains."""
         gen = self._generations.get(job_id)
         if gen is None or gen.generation != generation or gen.ready_sent:
             return None
         gen.ready_sent = True
+        self._restarts_s.append(now_s - gen.launched_s)
         return Ready(job_id, generation)
 
     # -- internals -------------------------------------------------------------------------

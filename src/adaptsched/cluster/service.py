@@ -63,6 +63,7 @@ class RuntimeConfig:
     policy_options: dict[str, Any] = field(default_factory=dict)
     stop_timeout_s: float = 60.0
     ready_timeout_s: float = 60.0
+    restart_prior_s: float | None = None  # None: the policy's own (Pollux: 30 s)
     token: str = ""
 
 
@@ -153,6 +154,7 @@ class RuntimeService:
             threads_per_replica=self.ray.threads_per_replica,
             stop_timeout_s=config.stop_timeout_s,
             ready_timeout_s=config.ready_timeout_s,
+            restart_prior_s=config.restart_prior_s,
         )
         self.engine = RayEngine(settings, directory)
         now = self.clock.now_s()
@@ -323,7 +325,7 @@ class RuntimeService:
             now = self.clock.now_s()
             record.hints, record.hints_time_s = hints, now
             self.store.add_hints(job_id, now, generation, hints)
-            ready = self.engine.mark_ready(job_id, generation)
+            ready = self.engine.mark_ready(job_id, generation, now)
             if ready is not None:
                 self.controller.handle([ready], now)
             self.store.save_job(record, now)

@@ -50,7 +50,8 @@ class Controller:
         nodes = self.engine.nodes(now_s)
         live = self.table.schedulable(now_s)
         views = {r.job_id: self.engine.view(r) for r in live}
-        snapshot = build_snapshot(now_s, live, views, nodes, self.bounds)
+        restart_s = self.engine.restart_cost_s()
+        snapshot = build_snapshot(now_s, live, views, nodes, self.bounds, restart_s)
         decision, policy_s, actions = self._decide(snapshot, live, nodes)
         self._apply(actions, now_s)
         desired = self._request_nodes(actions.desired_nodes if live else None, now_s)

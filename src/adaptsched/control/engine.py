@@ -73,6 +73,10 @@ class Engine(Protocol):
         processes stop at once returns their ``Exited`` event."""
         ...
 
+    def restart_cost_s(self) -> float | None:
+        """Seconds a (re)start takes as measured on this engine; None: not measured."""
+        ...
+
     def request_nodes(self, desired: int, busy: set[str], now_s: float) -> None:
         """Move the cluster towards ``desired`` nodes; never remove a node in ``busy``."""
         ...

@@ -105,8 +105,10 @@ def build_snapshot(
     views: Mapping[str, JobView],
     nodes: Sequence[NodeInfo],
     bounds: ClusterBounds,
+    restart_s: float | None = None,
 ) -> ClusterSnapshot:
-    """The frozen snapshot a policy decides on; ``records`` in submission order."""
+    """The frozen snapshot a policy decides on; ``records`` in submission order;
+    ``restart_s``: what a restart costs, when the engine measures it."""
     size = len(nodes)
     low, high = (bounds.min_nodes, bounds.max_nodes) if bounds.autoscale else (size, size)
     return ClusterSnapshot(
@@ -118,4 +120,5 @@ def build_snapshot(
         gpus_per_node=bounds.gpus_per_node,
         autoscale=bounds.autoscale,
         cluster_metric=bounds.cluster_metric,
+        restart_s=restart_s,
     )

@@ -67,6 +67,9 @@ class ClusterSnapshot:
     gpus_per_node: int = 4
     autoscale: bool = False
     cluster_metric: Metric = GOODPUT  # drives the autoscaler's utility band
+    #: Seconds a job's restart costs on this engine, when measured (the runtime); None: the
+    #: policy's own assumption (Pollux's 30 s, which the simulator charges).
+    restart_s: float | None = None
 
     @property
     def total_gpus(self) -> int:

@@ -71,16 +71,17 @@ class _Carry:
     population: np.ndarray
 
 
-def restart_factor(age_s: float, restarts: int) -> float:
-    """Share of a job's speedup kept when it restarts: max(age - 30 r, 0) / (age + 30)."""
+def restart_factor(age_s: float, restarts: int, delay_s: float = RESTART_DELAY_S) -> float:
+    """Share of a job's speedup kept when it restarts: max(age - d r, 0) / (age + d), with d
+    the seconds a restart costs (Pollux: 30)."""
     age_s = max(age_s, 0.0)
-    return max(age_s - RESTART_DELAY_S * restarts, 0.0) / (age_s + RESTART_DELAY_S)
+    return max(age_s - delay_s * restarts, 0.0) / (age_s + delay_s)
 
 
-def move_factor(job: JobInfo) -> float:
+def move_factor(job: JobInfo, delay_s: float = RESTART_DELAY_S) -> float:
     """What a job keeps of its speedup if its allocation changes: Pollux's restart factor,
     capped by its metric's least move cost."""
-    return min(restart_factor(job.age_s, job.restarts), 1.0 - job.metric.min_move_cost)
+    return min(restart_factor(job.age_s, job.restarts, delay_s), 1.0 - job.metric.min_move_cost)
 
 
 def priority_order(
@@ -167,7 +168,10 @@ class PolluxPolicy(Policy):
         node_ids = tuple(n.node_id for n in nodes)
         capacity = np.array([n.gpus for n in nodes], dtype=np.int64)
         raw = _raw_tables(jobs, capacity)
-        problem = _build_problem(jobs, node_ids, capacity, raw, snapshot.cluster_metric, remaining)
+        delay_s = snapshot.restart_s if snapshot.restart_s is not None else RESTART_DELAY_S
+        problem = _build_problem(
+            jobs, node_ids, capacity, raw, snapshot.cluster_metric, remaining, delay_s
+        )
         seeds = self._seeds(problem, jobs, node_ids)
         result = search(problem, seeds, self._rng, self._config)
         job_ids = tuple(j.job_id for j in jobs)
@@ -295,6 +299,7 @@ def _build_problem(
     raw: np.ndarray,
     cluster_metric: Metric = GOODPUT,
     remaining: Mapping[str, float | None] | None = None,
+    restart_delay_s: float = RESTART_DELAY_S,
 ) -> AllocationProblem:
     total = int(capacity.sum())
     limits = np.array([_job_limits(j, total, len(node_ids)) for j in jobs], dtype=np.int64)
@@ -311,7 +316,7 @@ def _build_problem(
         max_nodes=max_n.reshape(-1),
         base=base,
         base_valid=valid,
-        restart_factor=np.array([move_factor(j) for j in jobs]),
+        restart_factor=np.array([move_factor(j, restart_delay_s) for j in jobs]),
         speedups=raw / reference.reshape(-1, 1, 1),
         weights=allocation_weights(jobs, remaining),
         power=cluster_metric.fairness_power,

@@ -107,6 +107,11 @@ class SimulatedEngine:
     def stop(self, record: JobRecord, now_s: float) -> list[EngineEvent]:
         return [self.jobs[record.job_id].stop(now_s)]
 
+    def restart_cost_s(self) -> float | None:
+        """None: policies keep their own assumption (the Pollux paper's 30 s, which is also
+        what the simulator charges by default)."""
+        return None
+
     def request_nodes(self, desired: int, busy: set[str], now_s: float) -> None:
         if self.config.autoscale is not None:
             resize(self.cluster, desired, busy, now_s, self.config.autoscale, self.gpus_per_node)

@@ -1,7 +1,8 @@
 """A small job for the runtime's tests: a linear model on data it makes itself, trained with
 the adaptive trainer exactly as a user's script would be (no adaptsched arguments: the runtime's
 environment says where checkpoints and hints go). It records every sample it trains on, by
-epoch, generation and rank, so a test can check that generations resume without gap or repeat.
+epoch, generation, rank and time, so a test can check that generations resume without gap or
+repeat and never overlap.
 
     python tiny_job.py --epochs 3 [--samples 512] [--step-sleep 0.02] [--crash-generations 1,2]
 """
@@ -55,7 +56,8 @@ def main() -> None:
                 sys.exit(1)
             nn.functional.mse_loss(trainer.model(xb).squeeze(1), yb).backward()
             shard = trainer.last_shard
-            seen.write("".join(f"{epoch} {i}\n" for i in shard.indices[: shard.real]))
+            now = time.time()
+            seen.write("".join(f"{epoch} {i} {now:.3f}\n" for i in shard.indices[: shard.real]))
             seen.flush()
             time.sleep(args.step_sleep)
             trainer.step()
