@@ -1,4 +1,4 @@
-"""`adaptsched demo` (the README's main command) without its simulated part: the fit and the
+"""`adaptsched demo-sim` without its simulated part: the fit and the
 per-metric batch tables."""
 
 import pytest
@@ -7,7 +7,7 @@ from adaptsched.cli.main import main
 
 
 def test_demo_prints_fit_and_batch_tables(capsys: pytest.CaptureFixture) -> None:
-    assert main(["demo", "--no-sim"]) == 0
+    assert main(["demo-sim", "--no-sim"]) == 0
     out = capsys.readouterr().out
     assert "fitted: ThroughputParams(" in out
     assert "metric goodput: best batch per allocation" in out

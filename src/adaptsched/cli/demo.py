@@ -1,82 +1,128 @@
-"""`adaptsched demo`: fit the performance model from a handful of step-time observations and
-show, per allocation, the batch size each metric picks and the speedup it predicts."""
+"""`adaptsched demo` (what `make demo` runs): the real system on this machine. It starts the
+runtime on an emulated cluster of two one-GPU nodes, submits a scaled-down version of the seed
+thesis's five MNIST jobs (the thesis's epochs and initial batches, a subset of the training
+data, accuracy on the full test set), shows them live while the scheduler resizes them, prints
+each job's completion time, restarts and test accuracy, and stops the runtime.
+`adaptsched demo-sim` is the model-and-simulator tour that needs no runtime."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
 
-import numpy as np
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
 
 from adaptsched.cli.args import bounded
-from adaptsched.models import (
-    BatchLimits,
-    GradStats,
-    JobModel,
-    StepObservations,
-    ThroughputParams,
-    fit_throughput,
-    get_metric,
-    iteration_time,
-)
+from adaptsched.cli.remote import jobs_table
 
-#: A ResNet-18-like job: the "true" constants the demo samples noisy step times from.
-_TRUE_PARAMS = ThroughputParams(0.02, 7e-4, 0.09, 2e-3, 0.015, 1e-4, 1.3)
+FINISHED = ("succeeded", "failed", "cancelled")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--seed", type=bounded(int, 0, 2**32 - 1), default=0, help="noise seed")
     parser.add_argument(
-        "--no-sim", action="store_true", help="skip the simulated thesis experiment (~1-2 min)"
+        "--train-samples",
+        type=bounded(int, 64, 60000),
+        default=768,
+        help="training samples per epoch (768 of MNIST's 60000: about 5 minutes on 2 cores)",
     )
+    parser.add_argument(
+        "--metric", default="goodput", help="every job's metric: goodput, speed, cost, balanced"
+    )
+    parser.add_argument("--interval", type=bounded(float, 1.0, 600.0), default=10.0)
+    parser.add_argument(
+        "--state-dir", type=Path, default=None, help="keep the runtime's state here (default: temp)"
+    )
+    parser.add_argument("--timeout", type=bounded(float, 60.0, 7200.0), default=1800.0)
 
 
 def run(args: argparse.Namespace) -> int:
-    rng = np.random.default_rng(args.seed)
-    nodes = np.array([1, 1, 1, 1, 1, 2, 2])
-    replicas = np.array([1, 1, 2, 4, 4, 4, 8])
-    local = np.array([32, 128, 64, 64, 128, 64, 128])
-    truth = iteration_time(_TRUE_PARAMS, nodes, replicas, local)
-    observed = truth * rng.lognormal(0.0, 0.03, size=truth.size)
-    params = fit_throughput(StepObservations(nodes, replicas, local, observed))
-    print("observed step times (nodes, replicas, local batch -> s):")
-    for n, k, m, t in zip(nodes, replicas, local, observed, strict=True):
-        print(f"  {n} node(s) {k:2d} replica(s) m={m:4d} -> {t:.4f} s")
-    print(f"fitted: {params}\n")
-    model = JobModel(params, GradStats(sqr=1.0, var=4.0), BatchLimits(128, 4096, 16, 512))
-    alloc_nodes = np.array([1, 1, 1, 2, 4, 8])
-    alloc_replicas = np.array([1, 2, 4, 8, 16, 32])
-    for name in ("goodput", "speed-thesis"):
-        metric = get_metric(name)
-        best = model.best_config(alloc_nodes, alloc_replicas, metric)
-        speedup = model.speedup(alloc_nodes, alloc_replicas, metric)
-        print(f"metric {name}: best batch per allocation")
-        print("  nodes replicas  local accum  total  samples/s  efficiency  speedup")
-        for i in range(alloc_nodes.size):
-            print(
-                f"  {alloc_nodes[i]:5d} {alloc_replicas[i]:8d} {best.local_bsz[i]:6.0f}"
-                f" {best.accum_steps[i]:5.0f} {best.total_batch[i]:6.0f}"
-                f" {best.throughput[i]:10.0f} {best.efficiency[i]:11.3f} {speedup[i]:8.2f}"
-            )
-        print()
-    if not args.no_sim:
-        _simulated_cluster()
-    return 0
+    from adaptsched.cli.main import main as cli
+    from adaptsched.models import get_metric
+
+    get_metric(args.metric)
+    state_dir = args.state_dir or Path(tempfile.mkdtemp(prefix="adaptsched-demo-"))
+    console = Console(width=None if Console().is_terminal else 120)
+    console.print(f"starting the runtime: 2 emulated one-GPU nodes, state in {state_dir}")
+    up = ["up", "--state-dir", str(state_dir), "--emulate-nodes", "2"]
+    up += ["--interval", str(args.interval), "--restart-cost", "10", "--stop-timeout", "30"]
+    if cli(up) != 0:
+        return 1
+    try:
+        return _demo(args, state_dir, console)
+    finally:
+        cli(["down", "--state-dir", str(state_dir)])
 
 
-def _simulated_cluster() -> None:
-    """The seed thesis's experiment (5 MNIST jobs, 1-2 one-GPU nodes) under every metric, one
-    seed, a shortened search: what each option does to completion time and node time."""
-    from adaptsched.experiments.thesis import ThesisSetup, run_thesis
+def _demo(args: argparse.Namespace, state_dir: Path, console: Console) -> int:
+    from adaptsched.client import Client
+    from adaptsched.experiments.thesis import THESIS_JOBS
+    from adaptsched.jobs import MNIST_SCRIPT
 
-    print("simulated: the thesis's 5 MNIST jobs on 1-2 one-GPU nodes (MNIST profile measured")
-    print("on this project's machine; one seed; `adaptsched experiment thesis` for the full run)")
-    report = run_thesis(seeds=1, setup=ThesisSetup(generations=20))
-    arms: dict[str, dict] = {}
-    for body in report["scenarios"].values():
-        arms.update(body["arms"])
-    print("  arm            mean JCT (s)   node-seconds   accuracy")
-    for name, fig in arms.items():
-        print(
-            f"  {name:<13} {fig['mean_jct_s']:13.0f} {fig['node_seconds']:14.0f}"
-            f" {100 * fig['quality']:9.2f} %"
+    client = Client.connect(state_dir)
+    ids = []
+    for name, epochs, batch in THESIS_JOBS:
+        command = [str(MNIST_SCRIPT), "--epochs", str(epochs), "--batch-size", str(batch)]
+        command += ["--train-samples", str(args.train_samples), "--eval", "final"]
+        ids.append(client.submit(command, name=name, metric=args.metric)["id"])
+    console.print(
+        f"submitted the thesis's 5 MNIST jobs ({args.train_samples} samples per epoch, "
+        f"metric {args.metric}): {', '.join(ids)}"
+    )
+    start = time.monotonic()
+    jobs: list[dict[str, Any]] = []
+    with Live(console=console, refresh_per_second=1) as live:
+        while time.monotonic() - start < args.timeout:
+            jobs = client.jobs()
+            cluster = client.cluster()
+            live.update(_screen(jobs, cluster, time.monotonic() - start))
+            if all(j["state"] in FINISHED for j in jobs):
+                break
+            time.sleep(2.0)
+    console.print(_results(jobs, state_dir))
+    cluster = client.cluster()
+    done = [j for j in jobs if j["state"] == "succeeded"]
+    jcts = [j["finished_s"] - j["submitted_s"] for j in done]
+    mean = sum(jcts) / len(jcts) if jcts else float("nan")
+    console.print(
+        f"mean JCT {mean:.0f} s over {len(done)}/{len(jobs)} jobs; "
+        f"restarts {sum(j['restarts'] for j in jobs)}; node-seconds {cluster['node_seconds']:.0f}"
+    )
+    return 0 if len(done) == len(jobs) else 1
+
+
+def _screen(jobs: list[dict[str, Any]], cluster: dict[str, Any], elapsed_s: float) -> Group:
+    line = Text(
+        f"{elapsed_s:5.0f} s   nodes {cluster['nodes']}   slots in use "
+        f"{cluster['slots_in_use']}/{cluster['slots']}   rounds {cluster['rounds']}"
+    )
+    return Group(line, jobs_table(jobs))
+
+
+def _results(jobs: list[dict[str, Any]], state_dir: Path) -> Table:
+    table = Table(title="results", box=None, pad_edge=False)
+    for column in ("JOB", "STATE", "JCT (s)", "RESTARTS", "TEST ACCURACY"):
+        table.add_column(column)
+    for job in jobs:
+        jct = job["finished_s"] - job["submitted_s"] if job["finished_s"] else None
+        table.add_row(
+            job["name"],
+            job["state"],
+            "-" if jct is None else f"{jct:.0f}",
+            str(job["restarts"]),
+            _accuracy(state_dir / "jobs" / job["id"] / "summary.json"),
         )
+    return table
+
+
+def _accuracy(path: Path) -> str:
+    try:
+        return f"{100 * json.loads(path.read_text())['test_accuracy']:.2f} %"
+    except (OSError, ValueError, KeyError):
+        return "-"

@@ -18,7 +18,14 @@ from adaptsched.cli.args import EXIT_USAGE, OneLineParser
 #: name -> (module path, one-line help). Modules are imported lazily so that `--help` stays fast
 #: and a subcommand's heavy dependencies (torch) load only when it runs.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "demo": ("adaptsched.cli.demo", "show what adaptsched does, end to end, in a minute"),
+    "demo": (
+        "adaptsched.cli.demo",
+        "the real thing: 5 MNIST jobs scheduled on an emulated 2-node runtime (~5 min)",
+    ),
+    "demo-sim": (
+        "adaptsched.cli.demo_sim",
+        "the performance model and the simulated thesis experiment, no runtime (~1 min)",
+    ),
     "sim": ("adaptsched.cli.sim", "simulate workload traces under a scheduling policy"),
     "profile": (
         "adaptsched.cli.profile",

@@ -27,6 +27,7 @@ from torch.utils.data import TensorDataset
 
 from adaptsched.models import BatchLimits
 from adaptsched.train.batching import BatchConfig
+from adaptsched.train.datasets import head
 from adaptsched.train.distributed import init_distributed, leave_distributed
 from adaptsched.train.evaluation import accuracy
 from adaptsched.train.trainer import AdaptiveTrainer
@@ -91,25 +92,19 @@ class RunOptions:
     threads: int  # torch threads per process
 
 
-def _subset(data: TensorDataset, count: int) -> TensorDataset:
-    if count <= 0 or count >= len(data):
-        return data
-    return TensorDataset(*(t[:count] for t in data.tensors))
-
-
 def _trainer(job: ProfileJob, opts: RunOptions, config: BatchConfig) -> tuple[Any, ...]:
     model, optimizer, scheduler = job.build()
     train, test = job.datasets(opts.data_dir)
     trainer = AdaptiveTrainer(
         model,
         optimizer,
-        _subset(train, opts.train_samples),
+        head(train, opts.train_samples),
         limits=job.limits(),
         lr_scheduler=scheduler,
         fixed_config=config,
         refit_interval_s=math.inf,
     )
-    return trainer, scheduler, _subset(test, opts.test_samples)
+    return trainer, scheduler, head(test, opts.test_samples)
 
 
 def _enter(rank: int, world: int, port: int, opts: RunOptions) -> None:
