@@ -259,3 +259,12 @@ def test_recover_after_losing_every_process() -> None:
     assert rig.state("gone") is S.CANCELLED and rig.state("wait") is S.PENDING
     rig.step(run=("n1",))
     assert rig.engine.launched[-1] == ("run", 2, ("n1",))
+
+
+def test_the_ramp_never_caps_a_job_below_its_min_replicas() -> None:
+    from adaptsched.control import JobView
+
+    rig = Rig(JobSpec("a", min_replicas=2, max_replicas=2))
+    rig.engine.views["a"] = JobView(most_replicas=0)
+    rig.step(a=("n0", "n0"))
+    assert rig.policy.seen[-1].jobs[0].max_replicas == 2

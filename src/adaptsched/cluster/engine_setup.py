@@ -56,6 +56,9 @@ def quiet_ray_environment() -> None:
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    # Ray starts workers at nice 15 (its daemons first); here the workers are the training
+    # replicas, which must run at the priority torchrun would give them.
+    os.environ.setdefault("RAY_worker_niceness", "0")
 
 
 def ray_temp_dir(state_dir: Path) -> str:
@@ -106,15 +109,16 @@ def _start_emulated(setup: RaySetup, common: dict[str, Any], cores: int) -> RayH
     count = setup.emulate_nodes or 0
     if count < 1 or setup.gpus_per_node < 1:
         raise ValueError("--emulate-nodes and --gpus-per-node must be >= 1")
-    head = {"num_cpus": 0, "num_gpus": 0, "node_ip_address": LOOPBACK, **common}
+
+    # The head is the first emulated node (one raylet fewer to start than a bare head).
+    def node(index: int) -> dict[str, Any]:
+        labels = {NAME_LABEL: f"node-{index}"}
+        return {"num_cpus": 0, "num_gpus": setup.gpus_per_node, "labels": labels}
+
+    head = {**node(0), "node_ip_address": LOOPBACK, **common}
     cluster = Cluster(initialize_head=True, head_node_args=head)
-    for index in range(count):
-        cluster.add_node(
-            num_cpus=0,
-            num_gpus=setup.gpus_per_node,
-            node_ip_address=LOOPBACK,
-            labels={NAME_LABEL: f"node-{index}"},
-        )
+    for index in range(1, count):
+        cluster.add_node(node_ip_address=LOOPBACK, **node(index))
     ray.init(
         address=cluster.address,
         log_to_driver=False,

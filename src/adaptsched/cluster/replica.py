@@ -21,10 +21,14 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """Runs in the child between fork and exec (Linux): SIGKILL when the parent thread dies."""
+def _prepare_child() -> None:
+    """Runs in the child between fork and exec (Linux): SIGKILL when the parent thread dies,
+    and the default priority (Ray may start its workers niced; where lowering the niceness is
+    not allowed the replica keeps its worker's)."""
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, 0)
 
 
 def exit_status(returncode: int) -> int:
@@ -61,7 +65,7 @@ class ReplicaProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_prepare_child,
             )
         return exit_status(self._proc.wait())
 

@@ -27,6 +27,7 @@ from adaptsched.control import (
     ClusterBounds,
     ControlHooks,
     Controller,
+    GenerationEvent,
     JobRecord,
     JobSpec,
     JobTable,
@@ -38,6 +39,7 @@ from adaptsched.control import (
 )
 from adaptsched.models import get_metric
 from adaptsched.models.hints import Hints
+from adaptsched.policy.base import Policy
 from adaptsched.policy.registry import make_policy
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,13 @@ class _Persist(ControlHooks):
         service.store.put_meta("policy_state", service.policy.state_dict())
         service.last_round = record
 
+    def on_generation(self, event: GenerationEvent) -> None:
+        detail = ",".join(event.placement)
+        if event.kind == "exit":
+            detail += f" exit {event.exit_code}" + (f": {event.reason}" if event.reason else "")
+        self.service.store.add_event(event.time_s, event.kind, event.job_id, detail)
+        self.service.store.add_generation(event)
+
     def on_policy_error(self, error: PolicyError) -> None:
         log.error("policy error, allocations kept: %s", error.message)
         self.service.store.add_event(error.time_s, "policy-error", detail=error.message)
@@ -124,14 +133,15 @@ class _Persist(ControlHooks):
 class RuntimeService:
     """Owns Ray, the engine, the controller, the store and the loop threads."""
 
-    def __init__(self, config: RuntimeConfig) -> None:
+    def __init__(self, config: RuntimeConfig, policy: Policy | None = None) -> None:
+        """``policy``: an instance to use instead of ``config.policy`` (benchmarks, tests)."""
         self.config = config
         self.lock = threading.RLock()
         self.clock = WallClock()
         self.store = StateStore(config.state_dir / "state.db")
         self.table = JobTable()
         self.last_round: RoundRecord | None = None
-        self.policy = make_policy(config.policy, **config.policy_options)
+        self.policy = policy or make_policy(config.policy, **config.policy_options)
         self.ray: RayHandle | None = None
         self.engine: RayEngine | None = None
         self.controller: _SerialController | None = None

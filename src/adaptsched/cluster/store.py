@@ -16,7 +16,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from adaptsched.control import JobRecord, JobSpec, JobState, Transition
+from adaptsched.control import GenerationEvent, JobRecord, JobSpec, JobState, Transition
 from adaptsched.models import get_metric
 from adaptsched.models.hints import Hints
 
@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS rounds (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, time_s REAL NOT NULL, policy_s REAL,
     active_jobs INTEGER, gpus_in_use INTEGER, total_gpus INTEGER, desired_nodes INTEGER,
     allocations TEXT, info TEXT);
+CREATE TABLE IF NOT EXISTS generations (
+    job_id TEXT NOT NULL, generation INTEGER NOT NULL, placement TEXT NOT NULL,
+    launched_s REAL NOT NULL, exited_s REAL, exit_code INTEGER, reason TEXT,
+    PRIMARY KEY (job_id, generation));
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
@@ -188,6 +192,37 @@ class StateStore:
         for row in rows:
             item = dict(zip(keys, row[:6], strict=True))
             item["allocations"], item["info"] = json.loads(row[6]), json.loads(row[7])
+            out.append(item)
+        return out
+
+    def add_generation(self, event: GenerationEvent) -> None:
+        """A generation's launch or exit: the rows of the allocation timeline."""
+        if event.kind == "launch":
+            self._run(
+                "INSERT OR REPLACE INTO generations (job_id, generation, placement, launched_s) "
+                "VALUES (?, ?, ?, ?)",
+                (event.job_id, event.generation, json.dumps(list(event.placement)), event.time_s),
+            )
+        else:
+            self._run(
+                "UPDATE generations SET exited_s = ?, exit_code = ?, reason = ? "
+                "WHERE job_id = ? AND generation = ?",
+                (event.time_s, event.exit_code, event.reason, event.job_id, event.generation),
+            )
+
+    def generations(self, job_id: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT job_id, generation, placement, launched_s, exited_s, exit_code, reason "
+        sql += "FROM generations"
+        rows = (
+            self._run(sql + " ORDER BY launched_s")
+            if job_id is None
+            else self._run(sql + " WHERE job_id = ? ORDER BY generation", (job_id,))
+        ).fetchall()
+        keys = ("job_id", "generation", "placement", "launched_s", "exited_s", "exit_code")
+        out = []
+        for row in rows:
+            item = dict(zip(keys, row[:6], strict=True))
+            item["placement"], item["reason"] = json.loads(item["placement"]), row[6]
             out.append(item)
         return out
 

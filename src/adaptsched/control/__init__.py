@@ -4,7 +4,13 @@ runtime are two engines under it (``adaptsched.sim``, ``adaptsched.cluster``).""
 
 from adaptsched.control.controller import Controller
 from adaptsched.control.engine import Engine, EngineEvent, Exited, Ready, Usage
-from adaptsched.control.hooks import ControlHooks, HookList, PolicyError, RoundRecord
+from adaptsched.control.hooks import (
+    ControlHooks,
+    GenerationEvent,
+    HookList,
+    PolicyError,
+    RoundRecord,
+)
 from adaptsched.control.jobs import JobRecord, JobSpec, JobTable, Transition
 from adaptsched.control.lifecycle import (
     EXIT_PREEMPTED,
@@ -28,6 +34,7 @@ __all__ = [
     "EngineEvent",
     "Exited",
     "FailurePolicy",
+    "GenerationEvent",
     "HookList",
     "IllegalTransitionError",
     "JobEvent",

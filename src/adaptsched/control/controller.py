@@ -16,7 +16,13 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from adaptsched.control.engine import Engine, EngineEvent, Exited, Ready, Usage
-from adaptsched.control.hooks import ControlHooks, HookList, PolicyError, RoundRecord
+from adaptsched.control.hooks import (
+    ControlHooks,
+    GenerationEvent,
+    HookList,
+    PolicyError,
+    RoundRecord,
+)
 from adaptsched.control.jobs import JobRecord, JobSpec, JobTable
 from adaptsched.control.lifecycle import EXIT_PREEMPTED, FailurePolicy, JobEvent, JobState
 from adaptsched.control.plan import Plan, Resize, Start, Stop, plan, same_gpus
@@ -190,6 +196,17 @@ class Controller:
                 self._on_exit(record, event)
 
     def _on_exit(self, record: JobRecord, event: Exited) -> None:
+        self.hooks.on_generation(
+            GenerationEvent(
+                record.job_id,
+                record.generation,
+                "exit",
+                record.held,
+                event.time_s,
+                event.exit_code,
+                event.reason,
+            )
+        )
         requested = record.stop_sent
         record.held, record.stop_sent, record.launched_s = (), False, None
         job_id, time_s = record.job_id, event.time_s
@@ -254,6 +271,9 @@ class Controller:
             record.held, record.stop_sent, record.launched_s = record.placement, False, now_s
             if record.started_s is None:
                 record.started_s = now_s
+            self.hooks.on_generation(
+                GenerationEvent(record.job_id, record.generation, "launch", record.held, now_s)
+            )
             events.extend(self.engine.launch(record, record.placement, now_s))
         self._apply_events(events, now_s)
 

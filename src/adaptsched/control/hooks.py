@@ -29,6 +29,20 @@ class RoundRecord:
 
 
 @dataclass(frozen=True)
+class GenerationEvent:
+    """A generation of a job was launched on ``placement``, or its processes exited (the
+    allocation timeline: which job held which GPUs when)."""
+
+    job_id: str
+    generation: int
+    kind: str  # "launch" or "exit"
+    placement: tuple[str, ...]
+    time_s: float
+    exit_code: int | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class PolicyError:
     """The policy raised, or decided something the cluster cannot carry out; the controller
     kept every job's allocation."""
@@ -53,6 +67,9 @@ class ControlHooks:
     def on_policy_error(self, error: PolicyError) -> None:
         return None
 
+    def on_generation(self, event: GenerationEvent) -> None:
+        return None
+
 
 class HookList(ControlHooks):
     """Fans every callback out to several hooks, in order."""
@@ -71,3 +88,7 @@ class HookList(ControlHooks):
     def on_policy_error(self, error: PolicyError) -> None:
         for hook in self.hooks:
             hook.on_policy_error(error)
+
+    def on_generation(self, event: GenerationEvent) -> None:
+        for hook in self.hooks:
+            hook.on_generation(event)

@@ -48,11 +48,12 @@ def view_from_hints(hints: Hints | None) -> JobView:
 
 
 def max_replicas(spec: JobSpec, view: JobView) -> int:
-    """min(max(2 x most replicas measured, 1), the job's own caps), at least 1."""
+    """min(max(2 x most replicas measured, 1), the job's own caps), never below the job's
+    min_replicas (a job that must run on k replicas is not ramped up to them), at least 1."""
     limit = min(max(RAMP_FACTOR * view.most_replicas, 1), spec.max_replicas)
     if view.replica_cap is not None:
         limit = min(limit, view.replica_cap)
-    return max(limit, 1)
+    return max(limit, spec.min_replicas, 1)
 
 
 @dataclass(frozen=True)
