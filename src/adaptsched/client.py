@@ -110,5 +110,8 @@ class Client:
     def nodes(self) -> list[dict[str, Any]]:
         return self._call("GET", "/nodes")
 
+    def remove_node(self, node_id: str) -> dict[str, Any]:
+        return self._call("DELETE", f"/nodes/{node_id}")
+
     def cluster(self) -> dict[str, Any]:
         return self._call("GET", "/cluster")

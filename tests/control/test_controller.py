@@ -268,3 +268,16 @@ def test_the_ramp_never_caps_a_job_below_its_min_replicas() -> None:
     rig.engine.views["a"] = JobView(most_replicas=0)
     rig.step(a=("n0", "n0"))
     assert rig.policy.seen[-1].jobs[0].max_replicas == 2
+
+
+def test_a_non_preemptible_job_keeps_its_gpus_out_of_the_policys_sight() -> None:
+    rig = Rig(JobSpec("fixed", preemptible=False), JobSpec("other"))
+    rig.step(fixed=("n0",))
+    rig.step(other=("n0", "n1", "n1"))  # n0 has one GPU left for the others
+    assert rig.table["fixed"].placement == ("n0",)
+    snap = rig.policy.seen[-1]
+    assert [j.job_id for j in snap.jobs] == ["other"]
+    assert {n.node_id: n.gpus for n in snap.nodes} == {"n0": 1, "n1": 2}
+    rig.step(other=("n0", "n0"))  # would take fixed's GPU: refused, nothing moves
+    assert "only 1 exist" in rig.hooks.errors[-1].message
+    assert rig.table["fixed"].placement == ("n0",)

@@ -5,6 +5,7 @@ hints and documents itself (``/docs``, ``/openapi.json``); uvicorn serves it.
     GET  /jobs            list            PUT /jobs/{id}/hints  a job's rank 0 reports
     GET  /jobs/{id}       one, with events GET /nodes           nodes, slots, lifetimes
     DELETE /jobs/{id}     cancel          GET /cluster          totals, last round
+    DELETE /nodes/{id}    remove an emulated node (simulates losing it)
     GET  /health          liveness (no token needed)
 """
 
@@ -96,6 +97,10 @@ def create_app(service: RuntimeService) -> FastAPI:
     @app.get("/nodes")
     def nodes() -> list[dict[str, Any]]:
         return service.nodes()
+
+    @app.delete("/nodes/{node_id}")
+    def remove_node(node_id: str) -> dict[str, Any]:
+        return guarded(service.remove_node, node_id)
 
     @app.get("/cluster")
     def cluster() -> dict[str, Any]:

@@ -4,7 +4,6 @@ the address of its API once it answers."""
 from __future__ import annotations
 
 import argparse
-import logging
 import subprocess
 import sys
 import time
@@ -37,7 +36,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="emulate a cluster of this many nodes on this machine",
     )
     parser.add_argument(
-        "--gpus-per-node", type=bounded(int, 1, 64), default=1, help="with --emulate-nodes (1)"
+        "--autoscale",
+        action="store_true",
+        help="autoscale a node group through Ray's autoscaler (emulated on this machine "
+        "unless --address names a cluster that has one)",
+    )
+    parser.add_argument(
+        "--gpus-per-node",
+        type=bounded(int, 1, 64),
+        default=1,
+        help="GPUs of each emulated or autoscaled node (1)",
+    )
+    scaling = parser.add_argument_group("autoscaling")
+    scaling.add_argument("--min-nodes", type=bounded(int, 0, 1000), default=1)
+    scaling.add_argument("--max-nodes", type=bounded(int, 1, 1000), default=2)
+    scaling.add_argument(
+        "--node-type", default="gpu-worker", help="the autoscaled node type's name (gpu-worker)"
+    )
+    scaling.add_argument(
+        "--idle-timeout",
+        type=bounded(float, 1.0, 3600.0),
+        default=30.0,
+        help="seconds an unneeded idle node stays (emulated autoscaling; 30)",
     )
     parser.add_argument("--host", default="127.0.0.1", help="API address to bind (127.0.0.1)")
     parser.add_argument("--port", type=bounded(int, 0, 65535), default=0, help="0: any free")
@@ -72,19 +92,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     state_dir = (args.state_dir or default_state_dir()).expanduser().resolve()
-    if args.gpus_per_node != 1 and args.emulate_nodes is None:
-        raise ValueError("--gpus-per-node: only used with --emulate-nodes")
+    _check_combination(args)
     if args.foreground:
         return _foreground(args, state_dir)
     return _background(args, state_dir)
 
 
+def _check_combination(args: argparse.Namespace) -> None:
+    """Refuse options that would do nothing in this combination."""
+    if args.autoscale and args.emulate_nodes is not None:
+        raise ValueError("--autoscale: the node count is the autoscaler's, not --emulate-nodes")
+    if args.gpus_per_node != 1 and args.emulate_nodes is None and not args.autoscale:
+        raise ValueError("--gpus-per-node: only used with --emulate-nodes or --autoscale")
+    flags = {"min_nodes": 1, "max_nodes": 2, "node_type": "gpu-worker", "idle_timeout": 30.0}
+    if not args.autoscale:
+        for name, default in flags.items():
+            if getattr(args, name) != default:
+                raise ValueError(f"--{name.replace('_', '-')}: only used with --autoscale")
+    elif args.min_nodes > args.max_nodes:
+        raise ValueError(f"--min-nodes {args.min_nodes} is above --max-nodes {args.max_nodes}")
+
+
 def _config(args: argparse.Namespace, state_dir: Path):
+    from adaptsched.cluster.fake_cloud import NodeGroup
     from adaptsched.cluster.service import RuntimeConfig
     from adaptsched.policy.registry import policy_class
 
     policy_class(args.policy)  # a clear error for unknown policies
+    group = None
+    if args.autoscale:
+        group = NodeGroup(
+            args.node_type, args.gpus_per_node, args.min_nodes, args.max_nodes, args.idle_timeout
+        )
     return RuntimeConfig(
+        autoscale=group,
         state_dir=state_dir,
         address=args.address,
         emulate_nodes=args.emulate_nodes,
@@ -148,7 +189,12 @@ def _forwarded(args: argparse.Namespace, state_dir: Path) -> list[str]:
         out += ["--address", args.address]
     if args.emulate_nodes is not None:
         out += ["--emulate-nodes", str(args.emulate_nodes)]
+    if args.emulate_nodes is not None or args.autoscale:
         out += ["--gpus-per-node", str(args.gpus_per_node)]
+    if args.autoscale:
+        out += ["--autoscale", "--min-nodes", str(args.min_nodes), "--max-nodes"]
+        out += [str(args.max_nodes), "--node-type", args.node_type]
+        out += ["--idle-timeout", str(args.idle_timeout)]
     if args.verbose:
         out.insert(0, "-v")
     return out
@@ -168,6 +214,3 @@ def _last_line(path: Path) -> str:
 
     lines = last_lines(path, 1)
     return lines[-1] if lines else "no output"
-
-
-logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,6 +1,7 @@
 """Which Ray the runtime drives: an embedded local instance (the default: this machine as one
 node), an emulated multi-node cluster on this machine (``ray.cluster_utils.Cluster``, for
-trying adaptsched out and for tests), or an existing cluster joined by address (KubeRay)."""
+trying adaptsched out and for tests), an emulated autoscaling cluster (Ray's fake multi-node
+provider, ``fake_cloud``), or an existing cluster joined by address (KubeRay)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from adaptsched.cluster import fake_cloud
+from adaptsched.cluster.fake_cloud import NodeGroup
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +35,7 @@ class RaySetup:
     emulate_nodes: int | None = None  # start this many emulated nodes
     gpus_per_node: int = 1  # of each emulated node (logical GPUs)
     state_dir: Path = Path(".")
+    autoscale: NodeGroup | None = None  # autoscaled node group (emulated unless ``address``)
 
 
 @dataclass
@@ -40,6 +45,24 @@ class RayHandle:
     slot_resource: str  # "GPU", or "CPU" on a machine without GPUs
     threads_per_replica: int | None
     cluster: Any = None  # ray.cluster_utils.Cluster when emulating
+    fake_cloud_dir: str | None = None  # temp dir of an emulated autoscaling cluster
+
+    def remove_node(self, ray_id: str) -> None:
+        """Take an emulated node away abruptly, as a machine that dies would go (its raylet
+        killed; every replica on it dies with it). Real clusters' nodes are not ours to kill."""
+        if self.cluster is not None:
+            for node in self.cluster.list_all_nodes():
+                if node.unique_id == ray_id:
+                    if node is self.cluster.head_node:
+                        raise ValueError("the head node of an emulated cluster cannot be removed")
+                    self.cluster.remove_node(node, allow_graceful=False)
+                    return
+            raise ValueError(f"no emulated node {ray_id}")
+        if self.fake_cloud_dir is not None:
+            if not fake_cloud.kill_node(ray_id):
+                raise ValueError(f"no emulated node {ray_id}")
+            return
+        raise ValueError("only the nodes of an emulated cluster can be removed")
 
     def shutdown(self) -> None:
         import ray
@@ -47,6 +70,8 @@ class RayHandle:
         ray.shutdown()
         if self.cluster is not None:
             self.cluster.shutdown()
+        if self.fake_cloud_dir is not None:
+            fake_cloud.stop(self.fake_cloud_dir)
 
 
 def quiet_ray_environment() -> None:
@@ -83,6 +108,8 @@ def start_ray(setup: RaySetup) -> RayHandle:
     common: dict[str, Any] = {"include_dashboard": False, "_system_config": FAST_HEALTH_CHECK}
     temp_dir = ray_temp_dir(setup.state_dir)
     cores = os.cpu_count() or 1
+    if setup.autoscale is not None:
+        return _start_fake_cloud(setup.autoscale, setup.state_dir, temp_dir, cores)
     if setup.emulate_nodes is not None:
         return _start_emulated(setup, {**common, "temp_dir": temp_dir}, cores)
     gpus = _local_gpus()
@@ -127,6 +154,24 @@ def _start_emulated(setup: RaySetup, common: dict[str, Any], cores: int) -> RayH
     )
     threads = max(cores // (count * setup.gpus_per_node), 1)
     return RayHandle("GPU", threads, cluster)
+
+
+def _start_fake_cloud(group: NodeGroup, state_dir: Path, temp_dir: str, cores: int) -> RayHandle:
+    import ray
+
+    address = fake_cloud.start_head(group, state_dir, temp_dir, FAST_HEALTH_CHECK)
+    handle = RayHandle("GPU", max(cores // (group.max_nodes * group.gpus), 1), None, temp_dir)
+    try:
+        ray.init(
+            address=address,
+            log_to_driver=False,
+            logging_level=logging.WARNING,
+            _node_ip_address=LOOPBACK,
+        )
+    except Exception:
+        fake_cloud.stop(temp_dir)
+        raise
+    return handle
 
 
 def _local_gpus() -> int:

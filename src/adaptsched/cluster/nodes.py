@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import ray
 
+from adaptsched.cluster.autoscaling import AutoscalerBridge
 from adaptsched.cluster.store import StateStore
 from adaptsched.policy.base import NodeInfo
 
@@ -27,15 +28,23 @@ class LiveNode:
 
 
 def node_name(ray_id: str, labels: dict[str, str]) -> str:
-    """The label an emulated node was given, else a short form of Ray's node id."""
-    return labels.get(NAME_LABEL) or f"node-{ray_id[:8]}"
+    """The label an emulated node was given, else a short form of Ray's node id (its end: the
+    fake provider's ids differ only there)."""
+    return labels.get(NAME_LABEL) or f"node-{ray_id[-8:]}"
 
 
 class NodeDirectory:
     """Alive nodes with slots, refreshed from Ray at most every ``refresh_s`` seconds."""
 
-    def __init__(self, store: StateStore, slot_resource: str, refresh_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        slot_resource: str,
+        refresh_s: float = 1.0,
+        autoscaler: AutoscalerBridge | None = None,
+    ) -> None:
         self.store = store
+        self.autoscaler = autoscaler
         self.slot_resource = slot_resource
         self.refresh_s = refresh_s
         self._alive: dict[str, LiveNode] = {}  # by name
@@ -87,13 +96,33 @@ class NodeDirectory:
         self.refresh(time.time(), force=True)
         return any(name not in self._alive for name in names)
 
+    def ray_lifetimes(self) -> dict[str, tuple[float, float | None]]:
+        """Ray's own record of every node's life (GCS node table: start and end times), by
+        Ray node id; empty when the GCS does not answer. (Ray's public ``ray.nodes()`` omits
+        the times; its state API needs the dashboard, which the embedded runtime does not
+        start.)"""
+        try:
+            gcs = ray._private.worker.global_worker.gcs_client
+            infos = gcs.get_all_node_info(timeout=5)
+        except Exception as exc:  # a private API: never let it break the controller
+            log.debug("no node table from the GCS: %s", exc)
+            return {}
+        out: dict[str, tuple[float, float | None]] = {}
+        for info in infos.values():
+            end = info.end_time_ms / 1000.0 if info.end_time_ms else None
+            out[info.node_id.hex()] = (info.start_time_ms / 1000.0, end)
+        return out
+
     def why_actor_died(self, name: str, exc: Exception) -> str:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return f"replica actor on {name} died: {first}"
 
     def request(self, desired: int, busy: set[str], now_s: float) -> None:
-        """Without an autoscaler the cluster is what it is."""
-        return None
+        """Ask the autoscaler for ``desired`` nodes (without one the cluster is what it is).
+        Busy nodes are safe: Ray's autoscaler removes only idle ones."""
+        if self.autoscaler is not None:
+            self.refresh(now_s)
+            self.autoscaler.request(desired, len(self._alive), now_s)
 
 
 def _order(node: LiveNode) -> tuple[int, str]:

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from adaptsched.cluster.autoscaling import AutoscalerBridge
 from adaptsched.cluster.engine_setup import RayHandle, RaySetup, start_ray
+from adaptsched.cluster.fake_cloud import NodeGroup
 from adaptsched.cluster.nodes import NodeDirectory
 from adaptsched.cluster.ray_engine import EngineSettings, RayEngine
 from adaptsched.cluster.store import StateStore
@@ -39,7 +41,7 @@ from adaptsched.control import (
 )
 from adaptsched.models import get_metric
 from adaptsched.models.hints import Hints
-from adaptsched.policy.base import Policy
+from adaptsched.policy.base import NodeInfo, Policy
 from adaptsched.policy.registry import make_policy
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class RuntimeConfig:
     stop_timeout_s: float = 60.0
     ready_timeout_s: float = 60.0
     restart_prior_s: float | None = None  # None: the policy's own (Pollux: 30 s)
+    autoscale: NodeGroup | None = None  # autoscale this node group (emulated unless address)
     token: str = ""
 
 
@@ -143,6 +146,7 @@ class RuntimeService:
         self.last_round: RoundRecord | None = None
         self.policy = policy or make_policy(config.policy, **config.policy_options)
         self.ray: RayHandle | None = None
+        self.autoscaler: AutoscalerBridge | None = None
         self.engine: RayEngine | None = None
         self.controller: _SerialController | None = None
         self.loop: RoundLoop | None = None
@@ -153,10 +157,17 @@ class RuntimeService:
     def start(self, base_url: str) -> None:
         config = self.config
         setup = RaySetup(
-            config.address, config.emulate_nodes, config.gpus_per_node, config.state_dir
+            config.address,
+            config.emulate_nodes,
+            config.gpus_per_node,
+            config.state_dir,
+            config.autoscale,
         )
         self.ray = start_ray(setup)
-        directory = NodeDirectory(self.store, self.ray.slot_resource)
+        group = config.autoscale
+        if group is not None:
+            self.autoscaler = AutoscalerBridge(group.bundle, group.min_nodes, group.max_nodes)
+        directory = NodeDirectory(self.store, self.ray.slot_resource, autoscaler=self.autoscaler)
         settings = EngineSettings(
             state_dir=config.state_dir,
             hints_url=lambda job_id: f"{base_url}/jobs/{job_id}/hints",
@@ -169,7 +180,7 @@ class RuntimeService:
         self.engine = RayEngine(settings, directory)
         now = self.clock.now_s()
         nodes = self.engine.nodes(now)
-        bounds = ClusterBounds(gpus_per_node=max((n.gpus for n in nodes), default=1))
+        bounds = self._bounds(nodes)
         for record in self.store.load_jobs():
             self.table.restore(record)
         carried = self.store.get_meta("policy_state")
@@ -190,6 +201,17 @@ class RuntimeService:
         self._spawn("rounds", self.loop.run)
         self._spawn("reactor", self._react)
 
+    def _bounds(self, nodes: tuple[NodeInfo, ...]) -> ClusterBounds:
+        group = self.config.autoscale
+        if group is None:
+            return ClusterBounds(gpus_per_node=max((n.gpus for n in nodes), default=1))
+        return ClusterBounds(
+            gpus_per_node=group.gpus,
+            autoscale=True,
+            min_nodes=max(group.min_nodes, 1),
+            max_nodes=group.max_nodes,
+        )
+
     def _spawn(self, name: str, target: Callable[[], Any]) -> None:
         thread = threading.Thread(target=target, name=name, daemon=True)
         thread.start()
@@ -204,6 +226,7 @@ class RuntimeService:
         assert self.engine is not None and self.controller is not None
         with self.lock:
             now = self.clock.now_s()
+            self.engine.nodes(now)  # node joins and leaves are recorded within a second
             events = self.engine.advance(now)
             if events:
                 self.controller.handle(events, now)
@@ -226,6 +249,8 @@ class RuntimeService:
                 self.tick()
                 time.sleep(0.2)
             self.engine.kill_all()
+            if self.autoscaler is not None:
+                self.autoscaler.clear()
             with self.lock:
                 now = self.clock.now_s()
                 self.controller.recover(now, "runtime stopped")
@@ -290,7 +315,11 @@ class RuntimeService:
 
     def _check_fits(self, spec: JobSpec) -> None:
         assert self.engine is not None
-        slots = sum(n.gpus for n in self.engine.nodes(self.clock.now_s()))
+        group = self.config.autoscale
+        if group is not None:
+            slots = group.max_nodes * group.gpus
+        else:
+            slots = sum(n.gpus for n in self.engine.nodes(self.clock.now_s()))
         if spec.min_replicas > slots:
             raise RequestError(
                 f"job {spec.label}: needs at least {spec.min_replicas} replicas, "
@@ -351,30 +380,63 @@ class RuntimeService:
         return gen, self.engine.log_path(job_id, gen, rank)
 
     def nodes(self) -> list[dict[str, Any]]:
+        """Every node that was ever part of the cluster, with its lifetime and node-hours."""
         assert self.engine is not None
         with self.lock:
             now = self.clock.now_s()
+            alive = {n.node_id for n in self.engine.nodes(now)}
             used: dict[str, int] = {}
             for record in self.table:
                 for node in record.held:
                     used[node] = used.get(node, 0) + 1
-            lifetimes = {n["node_id"]: n for n in self.store.nodes() if n["left_s"] is None}
+            ray_times = self.engine.directory.ray_lifetimes()
             return [
-                node_json(n, used.get(n.node_id, 0), lifetimes.get(n.node_id), now)
-                for n in self.engine.nodes(now)
+                node_json(
+                    n,
+                    used.get(n["node_id"], 0) if n["left_s"] is None else 0,
+                    n["left_s"] is None and n["node_id"] in alive,
+                    ray_times.get(n["ray_id"]),
+                    now,
+                )
+                for n in self.store.nodes()
             ]
+
+    def remove_node(self, name: str) -> dict[str, Any]:
+        """Remove an emulated node abruptly (simulates losing a machine)."""
+        assert self.engine is not None and self.ray is not None
+        with self.lock:
+            try:
+                ray_id = self.engine.directory.ray_id(name)
+            except ValueError as exc:
+                raise NotFoundError(str(exc)) from None
+            try:
+                self.ray.remove_node(ray_id)
+            except ValueError as exc:
+                raise RequestError(str(exc)) from None
+            self.store.add_event(self.clock.now_s(), "node-removed", detail=name)
+            return {"removed": name}
 
     def cluster(self) -> dict[str, Any]:
         with self.lock:
-            now = self.clock.now_s()
             nodes = self.nodes()
             states: dict[str, int] = {}
             for record in self.table:
                 states[record.state.value] = states.get(record.state.value, 0) + 1
-            history = self.store.nodes()
-            node_s = sum((n["left_s"] or now) - n["joined_s"] for n in history)
+            node_s = sum(n["node_seconds"] for n in nodes)
+            nodes = [n for n in nodes if n["alive"]]
             last = self.last_round
+            scaling = self.autoscaler.status if self.autoscaler is not None else None
+            group = self.config.autoscale
             return {
+                "autoscale": None
+                if group is None
+                else {
+                    "min_nodes": group.min_nodes,
+                    "max_nodes": group.max_nodes,
+                    "node_type": group.name,
+                    "desired_nodes": scaling.desired if scaling else None,
+                    "reason": scaling.reason if scaling else "",
+                },
                 "nodes": len(nodes),
                 "slots": sum(n["slots"] for n in nodes),
                 "slots_in_use": sum(n["used"] for n in nodes),
@@ -382,6 +444,7 @@ class RuntimeService:
                 "policy": self.policy.name,
                 "interval_s": self.config.interval_s,
                 "node_seconds": round(node_s, 3),
+                "node_hours": round(node_s / 3600.0, 6),
                 "rounds": self.controller.rounds if self.controller else 0,
                 "last_round": None
                 if last is None

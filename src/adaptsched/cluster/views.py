@@ -6,7 +6,6 @@ from typing import Any
 
 from adaptsched.control import JobRecord, JobState
 from adaptsched.models import efficiency, throughput
-from adaptsched.policy.base import NodeInfo
 
 
 def job_json(record: JobRecord, now_s: float) -> dict[str, Any]:
@@ -84,14 +83,26 @@ def _default_reason(record: JobRecord) -> str:
 
 
 def node_json(
-    node: NodeInfo, used: int, lifetime: dict[str, Any] | None, now_s: float
+    lifetime: dict[str, Any],
+    used: int,
+    alive: bool,
+    ray_times: tuple[float, float | None] | None,
+    now_s: float,
 ) -> dict[str, Any]:
-    joined = lifetime["joined_s"] if lifetime else None
+    """One node's life as recorded by the controller (joined when Ray reported it alive, left
+    when it no longer did), next to Ray's own record of it."""
+    end = lifetime["left_s"] if lifetime["left_s"] is not None else now_s
+    seconds = max(end - lifetime["joined_s"], 0.0)
     return {
-        "id": node.node_id,
-        "slots": node.gpus,
+        "id": lifetime["node_id"],
+        "ray_id": lifetime["ray_id"],
+        "slots": lifetime["gpus"],
         "used": used,
-        "ready": node.ready,
-        "joined_s": joined,
-        "node_seconds": round(now_s - joined, 3) if joined is not None else None,
+        "alive": alive,
+        "joined_s": lifetime["joined_s"],
+        "left_s": lifetime["left_s"],
+        "node_seconds": round(seconds, 3),
+        "node_hours": round(seconds / 3600.0, 6),
+        "ray_start_s": ray_times[0] if ray_times else None,
+        "ray_end_s": ray_times[1] if ray_times else None,
     }

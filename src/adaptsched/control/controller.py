@@ -53,8 +53,7 @@ class Controller:
     # -- a round ---------------------------------------------------------------------------
     def run_round(self, now_s: float) -> RoundRecord:
         self.handle(self.engine.advance(now_s), now_s)
-        nodes = self.engine.nodes(now_s)
-        live = self.table.schedulable(now_s)
+        live, nodes = self._decidable(now_s)
         views = {r.job_id: self.engine.view(r) for r in live}
         restart_s = self.engine.restart_cost_s()
         snapshot = build_snapshot(now_s, live, views, nodes, self.bounds, restart_s)
@@ -78,6 +77,19 @@ class Controller:
         self.rounds += 1
         self.hooks.on_round(record)
         return record
+
+    def _decidable(self, now_s: float) -> tuple[list[JobRecord], tuple[NodeInfo, ...]]:
+        """The jobs the policy decides for and the capacity it may use: a non-preemptible job
+        that has GPUs keeps them, out of the policy's sight (its GPUs are taken off its
+        nodes)."""
+        live = self.table.schedulable(now_s)
+        pinned = [r for r in live if not r.spec.preemptible and r.placement]
+        nodes = self.engine.nodes(now_s)
+        if not pinned:
+            return live, nodes
+        taken = Counter(n for r in pinned for n in r.placement)
+        free = tuple(NodeInfo(n.node_id, max(n.gpus - taken[n.node_id], 0), n.ready) for n in nodes)
+        return [r for r in live if r not in pinned], free
 
     def _decide(
         self, snapshot: ClusterSnapshot, live: list[JobRecord], nodes: Sequence[NodeInfo]
