@@ -57,6 +57,8 @@ class ReplicaProcess:
         """Start the child, wait for it, return its exit status."""
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         full_env = {**os.environ, **env}
+        if not os.path.isdir(cwd):  # the submitter's folder does not exist on this node
+            cwd = os.path.dirname(argv[1]) if len(argv) > 1 else "/"
         with open(log_path, "ab") as log:
             self._proc = subprocess.Popen(
                 argv,
