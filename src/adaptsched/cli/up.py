@@ -15,6 +15,7 @@ from adaptsched.cluster.process import (
     LOG_FILE,
     ControllerInfo,
     alive,
+    controller_running,
     default_state_dir,
     kill_session,
 )
@@ -152,7 +153,7 @@ def _background(args: argparse.Namespace, state_dir: Path) -> int:
     _config(args, state_dir)  # refuse bad options here, not in the background
     state_dir.mkdir(parents=True, exist_ok=True)
     before = ControllerInfo.read(state_dir)
-    if before is not None and alive(before.pid):
+    if before is not None and alive(before.pid) and controller_running(state_dir):
         raise ValueError(f"a controller already runs for {state_dir} ({before.url})")
     argv = [sys.executable, "-m", "adaptsched.cli.main", "up", "--foreground"]
     argv += _forwarded(args, state_dir)

@@ -129,6 +129,7 @@ def start_ray(setup: RaySetup) -> RayHandle:
 
 def _start_emulated(setup: RaySetup, common: dict[str, Any], cores: int) -> RayHandle:
     import ray
+    from ray._common.utils import get_default_ray_temp_dir
     from ray.cluster_utils import Cluster
 
     from adaptsched.cluster.nodes import NAME_LABEL
@@ -143,6 +144,9 @@ def _start_emulated(setup: RaySetup, common: dict[str, Any], cores: int) -> RayH
         return {"num_cpus": 0, "num_gpus": setup.gpus_per_node, "labels": labels}
 
     head = {**node(0), "node_ip_address": LOOPBACK, **common}
+    # Cluster records the head's address in Ray's default temp dir whatever temp dir the
+    # nodes use, and fails on a fresh machine where that folder does not exist yet.
+    os.makedirs(get_default_ray_temp_dir(), exist_ok=True)
     cluster = Cluster(initialize_head=True, head_node_args=head)
     for index in range(1, count):
         cluster.add_node(node_ip_address=LOOPBACK, **node(index))

@@ -61,30 +61,55 @@ class AlreadyRunningError(RuntimeError):
     pass
 
 
-def hold_lock(state_dir: Path) -> int:
-    """Take the state directory's lock for this process's life (one controller per state)."""
+#: Seconds to wait for the lock of a controller that is still exiting (killed, not yet gone).
+LOCK_WAIT_S = 10.0
+
+
+def hold_lock(state_dir: Path, wait_s: float = LOCK_WAIT_S) -> int:
+    """Take the state directory's lock for this process's life (one controller per state).
+    The lock is the authority on whether a controller runs: the kernel drops it only when its
+    holder is gone, however it ended."""
     state_dir.mkdir(parents=True, exist_ok=True)
     fd = os.open(state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return fd
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+    os.close(fd)
+    info = ControllerInfo.read(state_dir)
+    where = f" (pid {info.pid}, {info.url})" if info else ""
+    raise AlreadyRunningError(
+        f"a controller already runs for {state_dir}{where}; `adaptsched down` stops it"
+    )
+
+
+def controller_running(state_dir: Path) -> bool:
+    """Whether some process holds the state directory's lock right now."""
+    try:
+        fd = os.open(state_dir / LOCK_FILE, os.O_RDWR)
+    except FileNotFoundError:
+        return False
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
+        return True
+    finally:
         os.close(fd)
-        info = ControllerInfo.read(state_dir)
-        where = f" (pid {info.pid}, {info.url})" if info else ""
-        raise AlreadyRunningError(
-            f"a controller already runs for {state_dir}{where}; `adaptsched down` stops it"
-        ) from None
-    return fd
+    return False
 
 
 def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
         return False
-    except PermissionError:
-        return True
-    return True
+    return stat[stat.rindex(")") + 2] != "Z"
 
 
 def session_members(sid: int) -> list[int]:
