@@ -96,6 +96,7 @@ def start_ray(setup: RaySetup) -> RayHandle:
     import ray
 
     if setup.address is not None:
+        _check_reachable(setup.address)
         try:
             ray.init(address=setup.address, log_to_driver=False, logging_level=logging.WARNING)
         except Exception as exc:  # ConnectionError, timeouts, bad addresses
@@ -125,6 +126,35 @@ def start_ray(setup: RaySetup) -> RayHandle:
     if gpus > 0:
         return RayHandle("GPU", max(cores // gpus, 1))
     return RayHandle("CPU", 1)
+
+
+#: Seconds to wait for a TCP connection to a cluster's GCS before calling it unreachable.
+CONNECT_TIMEOUT_S = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once when nothing answers at a cluster's address: ``ray.init`` would retry
+    connecting to an absent GCS for minutes. Ray Client addresses (ray://) are left to Ray."""
+    import socket
+
+    from ray._private.services import canonicalize_bootstrap_address
+
+    if address.startswith("ray://"):
+        return
+    try:
+        bootstrap = canonicalize_bootstrap_address(address)
+    except Exception as exc:  # malformed address, no running cluster for "auto"
+        raise ConnectionError(f"cannot join the Ray cluster at {address!r}: {exc}") from None
+    if bootstrap is None:
+        raise ConnectionError(f"cannot join the Ray cluster at {address!r}: no cluster found")
+    host, _, port = bootstrap.rpartition(":")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), CONNECT_TIMEOUT_S).close()
+    except (OSError, ValueError) as exc:
+        raise ConnectionError(
+            f"cannot join the Ray cluster at {address!r}: nothing answers at {bootstrap} "
+            f"({exc.strerror or exc})"
+        ) from None
 
 
 def _start_emulated(setup: RaySetup, common: dict[str, Any], cores: int) -> RayHandle:

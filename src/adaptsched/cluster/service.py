@@ -355,6 +355,8 @@ class RuntimeService:
     def put_hints(self, job_id: str, generation: int, data: Any) -> dict[str, Any]:
         """Validate and keep a job's hints; the first from a generation means it trains."""
         assert self.engine is not None and self.controller is not None
+        with self.lock:
+            self.record(job_id)  # an unknown job is 404 whatever the body
         try:
             hints = Hints.from_json(data)
         except ValueError as exc:
