@@ -102,6 +102,33 @@ def test_results_finished_before_an_error_are_still_reported(
     assert (out / "a.json").is_file()
 
 
+def test_time_limit_says_why_and_reports_what_finished(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A run that reaches --max-time stops with one line naming each unfinished job, and still
+    reports (and writes) the jobs that finished."""
+    traces = write_profile(tmp_path / "traces").parent
+    path = tmp_path / "w.csv"
+    path.write_text(
+        "name,time,application,num_replicas,batch_size\n"
+        "short,0,toy,1,8\nlong,0,toy,4,8\nthird,0,toy,4,8\n"
+    )
+    out = tmp_path / "out"
+    argv = ["sim", str(path), "--traces", str(traces), "--policy", "fifo", "--nodes", "1"]
+    argv += ["--interval", "10", "--json", "--no-progress"]
+    status, stdout, stderr = run_cli([*argv, "--max-time", "0.03", "--out", str(out)], capsys)
+    assert status == 2
+    assert stderr.strip() == (
+        f"adaptsched sim: error: {path}: stopped at the simulated time limit of 0.03 h with "
+        "2 of 3 jobs unfinished: short (running, 69 % done), third (pending, 0 % done) "
+        "(--max-time)"
+    )
+    assert json.loads(stdout)["workloads"]["w"]["jobs"] == 1
+    assert [j["name"] for j in json.loads((out / "w.json").read_text())["jobs"]] == ["long"]
+    status, stdout, _ = run_cli(argv, capsys)  # the default limit: all three finish
+    assert status == 0 and json.loads(stdout)["workloads"]["w"]["jobs"] == 3
+
+
 @pytest.mark.parametrize(
     ("flags", "error"),
     [

@@ -77,7 +77,7 @@ def test_submission_after_the_horizon_is_refused(tmp_path: Path, truths: dict) -
         run_workload_file(path, truths, make_policy("fifo"), TWO_NODES)
     assert str(err.value) == (
         f"{path}:3: job 'big' can never run: it is submitted at 1e+07 s, after the "
-        "simulation's horizon of 2.592e+06 s (30 days)"
+        "simulated time limit of 2.592e+06 s (720 h, --max-time)"
     )
 
 

@@ -17,6 +17,7 @@ from adaptsched.models.metrics import get_metric, metric_names
 from adaptsched.policy.registry import make_policy, policy_class, policy_names
 from adaptsched.sim.admission import load_admitted
 from adaptsched.sim.autoscaler import AutoscaleConfig
+from adaptsched.sim.errors import TimeLimitError
 from adaptsched.sim.paths import ENV_VAR, profiles_dir, workload_files
 from adaptsched.sim.plots import plot_gpus_in_use, plot_jct_cdf
 from adaptsched.sim.results import SimResult
@@ -88,6 +89,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=bounded(float, 0.0, 86400.0, " seconds"),
         default=None,
         help="seconds until a new node is usable (90)",
+    )
+    parser.add_argument(
+        "--max-time",
+        type=bounded(float, 0.01, 1e5, " hours"),
+        default=720.0,
+        help="stop at this much simulated time (hours; 720 = 30 days) and report what finished",
     )
     parser.add_argument(
         "--generations",
@@ -194,6 +201,7 @@ def sim_config(args: argparse.Namespace) -> SimConfig:
             interval_s=args.interval,
             autoscale=autoscale,
             metric=metric,
+            max_time_s=args.max_time * 3600.0,
         )
     except ValueError as exc:
         raise _in_flag_terms(exc) from None
@@ -226,13 +234,26 @@ def run(args: argparse.Namespace) -> int:
         for path, workload in workloads.items():
             hooks = () if args.no_progress else (ProgressBar(path.stem),)
             policy = make_policy(args.policy, **options)
-            result = simulate(workload, truths, policy, config, hooks)
-            results[path.stem] = result
-            if args.out is not None:
-                _write_outputs(args.out, path.stem, result)
-            if not args.json:
-                _print_summary(path.stem, result)
+            try:
+                result = simulate(workload, truths, policy, config, hooks)
+            except TimeLimitError as exc:
+                _keep(args, path.stem, exc.partial, results)
+                raise TimeLimitError(f"{path}: {exc} (--max-time)", exc.partial) from None
+            _keep(args, path.stem, result, results)
     finally:
         if results:
             _report(args, config, results)
     return 0
+
+
+def _keep(
+    args: argparse.Namespace, name: str, result: SimResult, results: dict[str, SimResult]
+) -> None:
+    """Record one workload's results (all of them, or those of the jobs that finished)."""
+    if not result.jobs:
+        return
+    results[name] = result
+    if args.out is not None:
+        _write_outputs(args.out, name, result)
+    if not args.json:
+        _print_summary(name, result)

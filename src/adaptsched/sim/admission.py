@@ -64,7 +64,8 @@ def check_admission(
                 spec.line,
                 None,
                 f"job {spec.name!r} can never run: it is submitted at {spec.submit_time_s:g} s, "
-                f"after the simulation's horizon of {horizon_s:g} s ({horizon_s / 86400:g} days)",
+                f"after the simulated time limit of {horizon_s:g} s ({horizon_s / 3600:g} h, "
+                "--max-time)",
             )
     fits = FitCache(config.fitter)
     verdicts: dict[_Kind, str | None] = {}

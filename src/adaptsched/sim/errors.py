@@ -13,6 +13,15 @@ class SimulationError(ValueError):
     """A policy returned a decision the cluster cannot carry out (over capacity, unknown node)."""
 
 
+class TimeLimitError(SimulationError):
+    """The simulated time limit passed with jobs unfinished. ``partial`` holds the run's
+    results for the jobs that did finish (a ``SimResult``), so they are still reported."""
+
+    def __init__(self, message: str, partial: object) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
 def at(path: Path | str, line: int, column: int | None, problem: str) -> SimInputError:
     """Build the error for one cell: ``file:line:column: problem`` (1-based line and column)."""
     where = f"{path}:{line}" if column is None else f"{path}:{line}:{column}"

@@ -3,6 +3,7 @@ loop with a virtual clock, collect the results."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from adaptsched.control import (
     JobRecord,
     JobTable,
     PolicyError,
+    RoundLimitError,
     RoundLoop,
     VirtualClock,
 )
@@ -24,7 +26,7 @@ from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.belief import FitCache
 from adaptsched.sim.cluster import Cluster
 from adaptsched.sim.engine import EngineConfig, SimulatedEngine, cluster_bounds, job_spec
-from adaptsched.sim.errors import SimulationError
+from adaptsched.sim.errors import SimulationError, TimeLimitError
 from adaptsched.sim.job import SimJob
 from adaptsched.sim.profile import Profile, load_profiles
 from adaptsched.sim.results import JobResult, RoundLog, SimResult
@@ -42,7 +44,7 @@ class SimConfig:
     gpus_per_node: int = 4
     interval_s: float = 60.0
     restart_s: float = 30.0
-    max_time_s: float = 30 * 24 * 3600.0  # give up (error) after this much simulated time
+    max_time_s: float = 30 * 24 * 3600.0  # stop (TimeLimitError) at this simulated time
     autoscale: AutoscaleConfig | None = None  # None: fixed size ``nodes``
     metric: Metric = GOODPUT  # every job's metric, and the autoscaler's
     fitter: str = "adaptsched"  # how jobs fit their throughput model (``sim.belief.FITTERS``)
@@ -52,6 +54,8 @@ class SimConfig:
             raise ValueError("SimConfig: nodes and gpus_per_node must be >= 1")
         if self.interval_s <= 0 or self.restart_s < 0:
             raise ValueError("SimConfig: interval_s must be > 0 and restart_s >= 0")
+        if not self.max_time_s > 0:
+            raise ValueError("SimConfig: max_time_s must be > 0")
 
 
 def build_jobs(
@@ -103,16 +107,50 @@ def simulate_jobs(
     round_log = RoundLog()
     controller = Controller(policy, engine, table, bounds, (round_log, _Strict(), *hooks))
     loop = RoundLoop(controller, VirtualClock(), config.interval_s)
-    loop.run(until=table.finished, max_rounds=int(config.max_time_s / config.interval_s) + 1)
+    try:
+        loop.run(until=table.finished, max_rounds=int(config.max_time_s / config.interval_s) + 1)
+    except RoundLimitError:
+        done = [j for j in jobs if j.completion_time_s is not None]
+        partial = _result(policy, config, cluster, table, done, loop.rounds, round_log)
+        partial = dataclasses.replace(
+            partial, node_lifetimes=tuple(cluster.lifetimes_s(config.max_time_s))
+        )
+        raise TimeLimitError(_unfinished(config, jobs, table), partial) from None
     log.debug(
         "%s: %d rounds, %d fits", policy.name, loop.rounds, jobs[0].fits.misses if jobs else 0
     )
+    return _result(policy, config, cluster, table, jobs, loop.rounds, round_log)
+
+
+def _unfinished(config: SimConfig, jobs: Sequence[SimJob], table: JobTable) -> str:
+    """Why the run stopped: the limit, and each unfinished job's state and progress."""
+    left = [j for j in jobs if j.completion_time_s is None]
+    shown = ", ".join(
+        f"{j.name} ({table[j.name].state.value}, {100 * (1 - j.remaining_fraction()):.0f} % done)"
+        for j in left[:5]
+    )
+    more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+    return (
+        f"stopped at the simulated time limit of {config.max_time_s / 3600:g} h with "
+        f"{len(left)} of {len(jobs)} jobs unfinished: {shown}{more}"
+    )
+
+
+def _result(
+    policy: Policy,
+    config: SimConfig,
+    cluster: Cluster,
+    table: JobTable,
+    jobs: Sequence[SimJob],
+    rounds: int,
+    round_log: RoundLog,
+) -> SimResult:
     end_s = max((j.completion_time_s or 0.0 for j in jobs), default=0.0)
     return SimResult(
         policy=policy.name,
         node_lifetimes=tuple(cluster.lifetimes_s(end_s)),
         jobs=tuple(_job_result(j, table[j.name]) for j in jobs),
-        rounds=loop.rounds,
+        rounds=rounds,
         timeline_s=tuple(round_log.time_s),
         gpus_in_use=tuple(round_log.gpus_in_use),
         total_gpus=config.nodes * config.gpus_per_node,
