@@ -90,6 +90,24 @@ def test_arrival_resizes_the_first_job_and_both_finish(runtime: Runtime) -> None
             "SELECT COUNT(DISTINCT generation) FROM hints WHERE job_id = ?", (first,)
         ).fetchone()[0]
     assert hints >= 3 and gens >= 3  # every generation reported
+    assert_exported_profile_loads(runtime, first)
+
+
+def assert_exported_profile_loads(runtime: Runtime, job_id: str) -> None:
+    """The job's own measurements make a simulator profile: step times at the replica counts
+    it ran on (1 and 2), gradient statistics for every epoch it reported."""
+    from adaptsched.sim.profile import load_profile
+
+    out = runtime.state_dir.parent / f"profile-{job_id}" / "tiny"
+    printed = runtime.cli("export-profile", job_id, "--out", str(out)).stdout
+    assert "wrote" in printed
+    profile = load_profile(out)
+    assert set(profile.placements.replicas) >= {1.0, 2.0}
+    assert (profile.placements.step_time > 0).all()
+    table = profile.validation[profile.spec.init_batch]
+    assert table.progress.size >= 5 and (table.grad_var > 0).all()
+    refused = runtime.cli("export-profile", "nope-1", "--out", str(out), check=False)
+    assert refused.returncode == 2 and "job 'nope-1': not in" in refused.stderr
 
 
 def test_crash_retries_budget_and_cancel(runtime: Runtime) -> None:

@@ -62,15 +62,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace, state_dir: Path, console: Console) -> int:
     from adaptsched.client import Client
-    from adaptsched.experiments.thesis import THESIS_JOBS
-    from adaptsched.jobs import MNIST_SCRIPT
+    from adaptsched.experiments.thesis_real import submit_thesis_jobs
 
     client = Client.connect(state_dir)
-    ids = []
-    for name, epochs, batch in THESIS_JOBS:
-        command = [str(MNIST_SCRIPT), "--epochs", str(epochs), "--batch-size", str(batch)]
-        command += ["--train-samples", str(args.train_samples), "--eval", "final"]
-        ids.append(client.submit(command, name=name, metric=args.metric)["id"])
+    ids = submit_thesis_jobs(client, args.train_samples, args.metric)
     console.print(
         f"submitted the thesis's 5 MNIST jobs ({args.train_samples} samples per epoch, "
         f"metric {args.metric}): {', '.join(ids)}"

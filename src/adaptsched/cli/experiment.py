@@ -1,9 +1,11 @@
 """`adaptsched experiment thesis`: the seed thesis's experiment in the simulator, side by side
-with the thesis's own numbers (docs/metrics.md)."""
+with the thesis's own numbers (docs/metrics.md); with ``--real``, on the runtime, next to the
+simulator's prediction of the same runs (docs/fidelity.md)."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -29,14 +31,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=100,
         help="GA generations per round",
     )
+    real = parser.add_argument_group("on the runtime (--real)")
+    real.add_argument(
+        "--real",
+        action="store_true",
+        help="run the jobs for real on an emulated autoscaling cluster, next to the "
+        "simulator's prediction (--seeds simulated runs per arm)",
+    )
+    real.add_argument(
+        "--scale",
+        type=bounded(float, 0.005, 1.0),
+        default=None,
+        help="fraction of MNIST's training set per epoch (0.04: about 10-20 min per arm here)",
+    )
+    real.add_argument(
+        "--arms", nargs="+", default=None, help="arms to run (all: " + ", ".join(_arms()) + ")"
+    )
+    real.add_argument(
+        "--interval", type=bounded(float, 1.0, 600.0), default=None, help="seconds per round (10)"
+    )
+
+
+def _arms() -> tuple[str, ...]:
+    from adaptsched.experiments.thesis_real import ARMS
+
+    return ARMS
+
+
+def _check_real_flags(args: argparse.Namespace) -> None:
+    given = [f for f in ("scale", "arms", "interval") if getattr(args, f) is not None]
+    if given and not args.real:
+        raise ValueError(f"--{given[0]}: only used with --real")
+    for arm in args.arms or ():
+        if arm not in _arms():
+            raise ValueError(f"--arms {arm}: unknown arm; arms: {', '.join(_arms())}")
 
 
 def run(args: argparse.Namespace) -> int:
     from adaptsched.experiments.thesis import ThesisSetup, run_thesis
     from adaptsched.experiments.thesis_report import bar_charts, comparisons, markdown
 
+    _check_real_flags(args)
     if args.out is not None:
         output_dir(args.out, "--out")
+    if args.real:
+        return _run_real(args)
 
     def progress(arm: str, seed: int) -> None:
         sys.stderr.write(f"\r{arm:>13} seed {seed + 1}/{args.seeds}   ")
@@ -53,4 +92,28 @@ def run(args: argparse.Namespace) -> int:
         (args.out / "report.md").write_text(text)
         bar_charts(report, args.out)
     print(json.dumps(report) if args.json else text)
+    return 0
+
+
+def _run_real(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from adaptsched.experiments.thesis_real import ARMS, RealSetup, run_real_experiment
+    from adaptsched.experiments.thesis_real_report import charts, markdown, real_comparisons
+
+    setup = RealSetup()
+    if args.scale is not None:
+        setup = dataclasses.replace(setup, scale=args.scale)
+    if args.interval is not None:
+        setup = dataclasses.replace(setup, interval_s=args.interval)
+    out = args.out or Path(tempfile.mkdtemp(prefix="adaptsched-thesis-real-"))
+    out.mkdir(parents=True, exist_ok=True)
+    report = run_real_experiment(args.arms or ARMS, setup, out, args.profile, args.seeds)
+    report["comparisons"] = real_comparisons(report)
+    text = markdown(report)
+    (out / "thesis-real.json").write_text(json.dumps(report, indent=1))
+    (out / "report.md").write_text(text)
+    charts(report, out)
+    print(json.dumps(report) if args.json else text)
+    print(f"report, charts and each arm's state in {out}", file=sys.stderr)
     return 0

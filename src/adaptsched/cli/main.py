@@ -43,6 +43,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "logs": ("adaptsched.cli.logs", "a job's output (one replica)"),
     "cancel": ("adaptsched.cli.cancel", "cancel a job"),
     "nodes": ("adaptsched.cli.nodes", "the cluster's nodes"),
+    "export-profile": (
+        "adaptsched.cli.export_profile",
+        "a simulator profile from a job the runtime ran (its step times and gradient stats)",
+    ),
 }
 
 

@@ -85,6 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds a restart is assumed to cost until one is measured (default: the "
         "policy's own, 30 for pollux)",
     )
+    parser.add_argument(
+        "--cluster-metric",
+        default="goodput",
+        help="the cluster's own metric: its utility band sizes an autoscaled cluster, and it "
+        "orders and weighs the jobs (goodput, speed, cost, balanced[:K]; goodput)",
+    )
     parser.add_argument("--foreground", action="store_true", help="stay attached")
     parser.add_argument(
         "--wait", type=bounded(float, 1.0, 3600.0), default=DEFAULT_WAIT_S, help="seconds"
@@ -117,9 +123,14 @@ def _check_combination(args: argparse.Namespace) -> None:
 def _config(args: argparse.Namespace, state_dir: Path):
     from adaptsched.cluster.fake_cloud import NodeGroup
     from adaptsched.cluster.service import RuntimeConfig
+    from adaptsched.models import ModelInputError, get_metric
     from adaptsched.policy.registry import policy_class
 
     policy_class(args.policy)  # a clear error for unknown policies
+    try:
+        get_metric(args.cluster_metric)
+    except ModelInputError as exc:
+        raise ValueError(f"--cluster-metric: {exc}") from None
     group = None
     if args.autoscale:
         group = NodeGroup(
@@ -136,6 +147,7 @@ def _config(args: argparse.Namespace, state_dir: Path):
         stop_timeout_s=args.stop_timeout,
         ready_timeout_s=args.ready_timeout,
         restart_prior_s=args.restart_cost,
+        cluster_metric=args.cluster_metric,
     )
 
 
@@ -183,6 +195,7 @@ def _background(args: argparse.Namespace, state_dir: Path) -> int:
 def _forwarded(args: argparse.Namespace, state_dir: Path) -> list[str]:
     out = ["--state-dir", str(state_dir), "--host", args.host, "--port", str(args.port)]
     out += ["--interval", str(args.interval), "--policy", args.policy]
+    out += ["--cluster-metric", args.cluster_metric]
     out += ["--stop-timeout", str(args.stop_timeout), "--ready-timeout", str(args.ready_timeout)]
     if args.restart_cost is not None:
         out += ["--restart-cost", str(args.restart_cost)]

@@ -70,6 +70,7 @@ class RuntimeConfig:
     restart_prior_s: float | None = None  # None: the policy's own (Pollux: 30 s)
     autoscale: NodeGroup | None = None  # autoscale this node group (emulated unless address)
     token: str = ""
+    cluster_metric: str = "goodput"  # the autoscaler's utility band, job order and weights
 
 
 class _SerialController(Controller):
@@ -203,13 +204,16 @@ class RuntimeService:
 
     def _bounds(self, nodes: tuple[NodeInfo, ...]) -> ClusterBounds:
         group = self.config.autoscale
+        metric = get_metric(self.config.cluster_metric)
         if group is None:
-            return ClusterBounds(gpus_per_node=max((n.gpus for n in nodes), default=1))
+            per_node = max((n.gpus for n in nodes), default=1)
+            return ClusterBounds(gpus_per_node=per_node, cluster_metric=metric)
         return ClusterBounds(
             gpus_per_node=group.gpus,
             autoscale=True,
             min_nodes=max(group.min_nodes, 1),
             max_nodes=group.max_nodes,
+            cluster_metric=metric,
         )
 
     def _spawn(self, name: str, target: Callable[[], Any]) -> None:

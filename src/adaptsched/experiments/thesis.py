@@ -60,6 +60,7 @@ class ThesisSetup:
     provision_delay_s: float = 90.0
     interval_s: float = 60.0
     generations: int = 100
+    restart_s: float = 30.0  # a start or restart's delay (the Pollux paper's simulator: 30 s)
 
 
 def bundled_profile_dir(name: str = "mnist") -> Path:
@@ -67,13 +68,15 @@ def bundled_profile_dir(name: str = "mnist") -> Path:
     return Path(str(resources.files("adaptsched") / "data" / "profiles" / name))
 
 
-def job_truths(folder: Path) -> dict[str, ProfileTruth]:
+def job_truths(folder: Path, job_epoch_samples: int | None = None) -> dict[str, ProfileTruth]:
     """One truth per thesis job: the profile in ``folder`` with the job's epochs and M0. Epochs
     are converted to the profile's epoch units: a profile epoch may be a slice of the data set
-    (``epoch_samples`` of ``dataset_samples`` in its ``profile.json``)."""
+    (``epoch_samples`` of ``dataset_samples`` in its ``profile.json``), and a job's epoch may
+    be a slice too (``job_epoch_samples``, a scaled-down job; default: the whole data set)."""
     profile = load_profile(folder)
     meta = json.loads((folder / "profile.json").read_text())
-    per_epoch = float(meta.get("dataset_samples", 1)) / float(meta.get("epoch_samples", 1))
+    job_samples = job_epoch_samples or float(meta.get("dataset_samples", 1))
+    per_epoch = float(job_samples) / float(meta.get("epoch_samples", 1))
     truths = {}
     for name, epochs, batch in THESIS_JOBS:
         spec = dataclasses.replace(
@@ -100,6 +103,7 @@ def arm_config(arm: str, setup: ThesisSetup) -> SimConfig:
         nodes=setup.max_nodes,
         gpus_per_node=setup.gpus_per_node,
         interval_s=setup.interval_s,
+        restart_s=setup.restart_s,
         autoscale=AutoscaleConfig(
             setup.min_nodes, setup.max_nodes, setup.initial_nodes, setup.provision_delay_s
         ),
