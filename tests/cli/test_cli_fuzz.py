@@ -138,6 +138,7 @@ def tiny_profile_job(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         profiling, "measure_validation", lambda opts, k, batch, epochs: [row] * epochs
     )
+    monkeypatch.setattr(profiling, "measure_finish", lambda opts: 0.01)
 
 
 @FUZZ

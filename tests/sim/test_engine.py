@@ -185,3 +185,40 @@ def test_pollux_fitter_is_selectable_and_unknown_fitters_are_named(
         ValueError, match="unknown fitter 'magic'; valid fitters: adaptsched, pollux"
     ):
         simulate(workload, truths, make_policy("pollux", **FAST), SimConfig(fitter="magic"))
+
+
+def _with_finish(truths: dict, finish_s: float) -> dict:
+    import dataclasses
+
+    from adaptsched.sim.truth import ProfileTruth
+
+    truth = truths["toy"]
+    profile = dataclasses.replace(
+        truth.profile, spec=dataclasses.replace(truth.profile.spec, finish_s=finish_s)
+    )
+    return {"toy": ProfileTruth(profile)}
+
+
+def test_finishing_work_after_the_last_epoch_delays_the_exit(truths: dict) -> None:
+    """``finish_s`` (the final evaluation) runs after training, shared by the replicas: a
+    fixed-size job of k replicas ends exactly finish_s / k later, having used those GPUs."""
+    from adaptsched.sim.workload import JobSpec
+
+    workload = (JobSpec("a", 0.0, "toy", num_replicas=2, batch_size=16),)
+    config = SimConfig(nodes=1, gpus_per_node=4, interval_s=20.0, restart_s=5.0)
+    plain = simulate(workload, truths, make_policy("fifo"), config).jobs[0]
+    slow = simulate(workload, _with_finish(truths, 30.0), make_policy("fifo"), config).jobs[0]
+    assert slow.completion_time_s == pytest.approx(plain.completion_time_s + 15.0)
+    assert slow.gpu_hours == pytest.approx(plain.gpu_hours + 30.0 / 3600.0)
+
+
+def test_first_fit_places_arrivals_at_once(truths: dict) -> None:
+    """With ``first_fit`` (the runtime's rule) a job arriving at the start runs from time 0,
+    not from the first round; without it (Pollux's simulator) it waits for that round."""
+    from adaptsched.sim.workload import JobSpec
+
+    workload = (JobSpec("a", 0.0, "toy", num_replicas=1, batch_size=16),)
+    late = simulate(workload, truths, make_policy("fifo"), SMALL).jobs[0]
+    config = SimConfig(nodes=3, gpus_per_node=4, interval_s=20.0, restart_s=5.0, first_fit=True)
+    early = simulate(workload, truths, make_policy("fifo"), config).jobs[0]
+    assert early.completion_time_s == pytest.approx(late.completion_time_s - SMALL.interval_s)

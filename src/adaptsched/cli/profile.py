@@ -111,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
     from adaptsched.train.profiling import (
         RunOptions,
         get_profile_job,
+        measure_finish,
         measure_placements,
         measure_validation,
     )
@@ -142,8 +143,11 @@ def run(args: argparse.Namespace) -> int:
         keys = ["progress", "iteration", "metric", "grad_sqr", "grad_var"]
         _write_csv(out / f"validation-{batch}.csv", keys, [[r[k] for k in keys] for r in rows])
         log.info("batch %d: accuracy %s", batch, [round(r["metric"], 4) for r in rows])
+    finish_s = measure_finish(opts)
+    log.info("final evaluation (%d test samples): %.2f s", args.test_samples, finish_s)
     meta = {
         "epochs": max(1, round(job.epochs * train_len / epoch_samples)),
+        "finish_s": round(finish_s, 3),
         "init_batch": job.init_batch,
         "max_batch": job.max_batch,
         "min_local": job.min_local,

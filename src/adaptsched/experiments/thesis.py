@@ -61,6 +61,7 @@ class ThesisSetup:
     interval_s: float = 60.0
     generations: int = 100
     restart_s: float = 30.0  # a start or restart's delay (the Pollux paper's simulator: 30 s)
+    first_fit: bool = False  # arrivals placed at once if GPUs are free (as the runtime does)
 
 
 def bundled_profile_dir(name: str = "mnist") -> Path:
@@ -104,6 +105,7 @@ def arm_config(arm: str, setup: ThesisSetup) -> SimConfig:
         gpus_per_node=setup.gpus_per_node,
         interval_s=setup.interval_s,
         restart_s=setup.restart_s,
+        first_fit=setup.first_fit,
         autoscale=AutoscaleConfig(
             setup.min_nodes, setup.max_nodes, setup.initial_nodes, setup.provision_delay_s
         ),

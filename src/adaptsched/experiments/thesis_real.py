@@ -90,12 +90,13 @@ def run_real_arm(
         raise RuntimeError(f"arm {arm}: the runtime did not start (see {state_dir})")
     try:
         client = Client.connect(state_dir)
+        _wait_for_nodes(client, setup.min_nodes)  # the thesis's cluster starts with its node
         submit_thesis_jobs(client, setup.train_samples, metric)
         start = time.monotonic()
         jobs: list[dict[str, Any]] = []
         while time.monotonic() - start < setup.timeout_s:
             jobs = client.jobs()
-            if progress is not None:
+            if progress is not None and int(time.monotonic() - start) % 30 < 3:
                 done = sum(j["state"] in FINISHED for j in jobs)
                 nodes = client.cluster()["nodes"]
                 progress(f"{arm}: {time.monotonic() - start:5.0f} s, {done}/5 done, {nodes} nodes")
@@ -107,6 +108,14 @@ def run_real_arm(
         return collect_real(state_dir, jobs)
     finally:
         cli(["down", "--state-dir", str(state_dir)])
+
+
+def _wait_for_nodes(client: Any, count: int, timeout_s: float = 180.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while client.cluster()["nodes"] < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the cluster did not reach {count} nodes in {timeout_s:.0f} s")
+        time.sleep(1.0)
 
 
 def collect_real(state_dir: Path, jobs: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -189,6 +198,7 @@ def predict_arm(
         provision_delay_s=provision_s,
         interval_s=setup.interval_s,
         restart_s=restart_s,
+        first_fit=True,
     )
     truths = job_truths(profile_dir, job_epoch_samples=setup.train_samples)
     runs = [run_arm(arm, seed, truths, thesis_setup) for seed in range(seeds)]

@@ -30,6 +30,9 @@ class AppSpec:
     max_accum_steps: int = 15
     fixed_batch: int | None = None  # every job of this app uses this total batch
     max_replicas: int | None = None  # and never more GPUs than this
+    #: Seconds of work after the last training step (the final evaluation, saving the model)
+    #: at one replica, shared by the job's replicas; it holds the job's GPUs meanwhile.
+    finish_s: float = 0.0
 
     def limits(self) -> BatchLimits:
         return BatchLimits(
@@ -84,7 +87,12 @@ def spec_from_json(path: Path, name: str) -> AppSpec:
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise SimInputError(f"{path}: field {key!r} must be a positive integer, got {value!r}")
         values[key] = value
-    spec = AppSpec(name=name, **values)
+    finish = data.get("finish_s", 0.0)
+    if isinstance(finish, bool) or not isinstance(finish, int | float) or not finish >= 0:
+        raise SimInputError(f"{path}: field 'finish_s' must be a number >= 0, got {finish!r}")
+    if finish == float("inf"):
+        raise SimInputError(f"{path}: field 'finish_s' must be finite")
+    spec = AppSpec(name=name, **values, finish_s=float(finish))
     try:
         spec.limits()
     except ValueError as exc:

@@ -49,6 +49,7 @@ class SimJob:
         self.epoch = 0  # 0-based epoch in progress
         self.delay_left_s = 0.0
         self.completion_time_s: float | None = None
+        self.finish_left_s: float | None = None  # after the last epoch: its finishing work
         self.observed: dict[ObsKey, tuple[float, float]] = {}
         self.grad: GradStats | None = None
         self._model: JobModel | None = None
@@ -75,6 +76,7 @@ class SimJob:
         self.node_ids, self.counts = tuple(node_ids), tuple(order.values())
         self.generation, self.running = generation, False
         self.delay_left_s = restart_s
+        self.finish_left_s = None  # finishing work interrupted is done again
         self.choose_batch()
 
     def stop(self, now_s: float) -> Exited:
@@ -147,7 +149,10 @@ class SimJob:
         if not self.running:
             self.running = True
             events.append(Ready(self.name, self.generation))
-        while seconds > 0:
+        while seconds > 0 or self.epoch >= self.app.epochs:
+            if self.epoch >= self.app.epochs:
+                now, seconds = self._finish(now, seconds, k, events)
+                return events
             rate = self._rate()
             need = (self.truth.epoch_end(self.epoch) - self.progress) / rate
             used = min(need, seconds)
@@ -162,12 +167,27 @@ class SimJob:
             if used >= need:
                 self.epoch += 1
                 if self.epoch >= self.app.epochs:
-                    self.completion_time_s = now
-                    events.append(Exited(self.name, self.generation, 0, now))
-                    return events
+                    continue  # training done: the finishing work, then the exit
             # Re-pick the batch at every epoch boundary; refit only at the round's end.
             self.choose_batch(refit=seconds <= 0)
         return events
+
+    def _finish(
+        self, now: float, seconds: float, k: int, events: list[EngineEvent]
+    ) -> tuple[float, float]:
+        """The work after the last epoch (``AppSpec.finish_s``, shared by the replicas); the
+        job exits once it is done."""
+        if self.finish_left_s is None:
+            self.finish_left_s = self.app.finish_s / k
+        used = min(self.finish_left_s, seconds)
+        self.finish_left_s -= used
+        now, seconds = now + used, seconds - used
+        if used > 0:
+            events.append(Usage(self.name, used * k))
+        if self.finish_left_s <= 0:
+            self.completion_time_s = now
+            events.append(Exited(self.name, self.generation, 0, now))
+        return now, seconds
 
     def remaining_fraction(self) -> float:
         return max(1.0 - self.progress / self.truth.total_progress, 1e-9)
@@ -187,6 +207,8 @@ class SimJob:
         return max(self.truth.total_progress - self.progress, 0.0) * self.limits.init_batch
 
     def epoch_fraction(self) -> float:
+        if self.epoch >= self.app.epochs:
+            return 1.0  # training done (finishing work)
         start = self.truth.epoch_end(self.epoch - 1) if self.epoch > 0 else 0.0
         span = self.truth.epoch_end(self.epoch) - start
         return float(min(max((self.progress - start) / span, 0.0), 1.0)) if span > 0 else 0.0

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from adaptsched.control import (
     ControlHooks,
     Controller,
+    EngineEvent,
     JobRecord,
     JobTable,
     PolicyError,
@@ -48,6 +49,9 @@ class SimConfig:
     autoscale: AutoscaleConfig | None = None  # None: fixed size ``nodes``
     metric: Metric = GOODPUT  # every job's metric, and the autoscaler's
     fitter: str = "adaptsched"  # how jobs fit their throughput model (``sim.belief.FITTERS``)
+    #: Give an arriving job free GPUs at once, as the runtime does (first fit), instead of
+    #: waiting for the policy's next round as Pollux's simulator does.
+    first_fit: bool = False
 
     def __post_init__(self) -> None:
         if self.nodes < 1 or self.gpus_per_node < 1:
@@ -105,7 +109,10 @@ def simulate_jobs(
         table.add(job_spec(job))
     bounds = cluster_bounds(engine_config, config.gpus_per_node, size)
     round_log = RoundLog()
-    controller = Controller(policy, engine, table, bounds, (round_log, _Strict(), *hooks))
+    controller_class = _FirstFitArrivals if config.first_fit else Controller
+    controller = controller_class(policy, engine, table, bounds, (round_log, _Strict(), *hooks))
+    if config.first_fit:
+        controller.handle([], 0.0)  # jobs submitted at the start are placed then
     loop = RoundLoop(controller, VirtualClock(), config.interval_s)
     try:
         loop.run(until=table.finished, max_rounds=int(config.max_time_s / config.interval_s) + 1)
@@ -156,6 +163,22 @@ def _result(
         total_gpus=config.nodes * config.gpus_per_node,
         policy_latency_s=tuple(round_log.policy_s),
     )
+
+
+class _FirstFitArrivals(Controller):
+    """The runtime places a job by first fit the moment it is submitted, if GPUs are free.
+    The simulator's engine moves only from round to round, so an arrival gets its first fit
+    when the clock next reaches it: at the start, or at the first round after it (before the
+    policy decides), at most one interval late."""
+
+    _seen_s = float("-inf")
+
+    def handle(self, events: Iterable[EngineEvent], now_s: float) -> None:
+        super().handle(events, now_s)
+        for record in self.table:
+            if self._seen_s < record.spec.submit_time_s <= now_s:
+                self.place_first_fit(record, now_s)
+        self._seen_s = now_s
 
 
 class _Strict(ControlHooks):

@@ -213,3 +213,26 @@ def measure_validation(
 ) -> list[dict[str, float]]:
     """One row per statistical epoch of training at total batch ``batch``."""
     return spawn_json(_validation_worker, replicas, opts, batch, epochs)
+
+
+def _finish_worker(rank: int, world: int, port: int, opts: RunOptions, out: str) -> None:
+    """Time what the job does after its last step: evaluating the model on its test set."""
+    import time
+
+    _enter(rank, world, port, opts)
+    job = get_profile_job(opts.job)
+    model, _, _ = job.build()
+    _, test = job.datasets(opts.data_dir)
+    test = head(test, opts.test_samples)
+    start = time.perf_counter()
+    accuracy(model, test, rank, world)
+    seconds = time.perf_counter() - start
+    if rank == 0:
+        Path(out).write_text(json.dumps(seconds))
+    leave_distributed()
+
+
+def measure_finish(opts: RunOptions) -> float:
+    """Seconds of the job's work after training at one replica (its final evaluation), the
+    simulator's ``finish_s``."""
+    return float(spawn_json(_finish_worker, 1, opts))
