@@ -66,3 +66,25 @@ def test_grows_survives_a_lost_node_and_shrinks_back(autoscaled: Runtime) -> Non
         for node in json.loads(placement):
             joined, left = life[node]
             assert joined <= launched_s and (left is None or launched_s <= left), node
+
+
+def test_the_experiment_reads_its_figures_from_the_runtimes_records(autoscaled: Runtime) -> None:
+    """What the real thesis experiment reports comes from the runtime's own records: JCT
+    from the job, node-seconds from the recorded lifetimes (clipped to the run), restart
+    delays from launch to first report, the provisioning delay from the first round that
+    wanted a second node to its joining."""
+    from adaptsched.experiments.thesis_real import collect_real, measured_provision_s
+
+    rt = autoscaled
+    jobs = rt.jobs()
+    assert jobs, "runs after test_grows_survives_a_lost_node_and_shrinks_back"
+    figures = collect_real(rt.state_dir, jobs)
+    job = jobs[0]
+    assert figures["jobs"][job["name"]] == pytest.approx(job["finished_s"] - job["submitted_s"])
+    assert figures["restarts"][job["name"]] == job["restarts"]
+    span = job["finished_s"] - job["submitted_s"]
+    assert len(figures["node_lifetimes_s"]) >= 2 and span < figures["node_seconds"] <= 3 * span
+    delays = figures["restart_delays_s"]
+    assert 1 <= len(delays) <= job["generation"] and all(0 < d < 60 for d in delays), delays
+    provision = measured_provision_s(rt.state_dir)
+    assert provision is not None and 0 < provision < 60, provision

@@ -185,6 +185,7 @@ def predict_arm(
     restart_s: float,
     provision_s: float,
     seeds: int = 3,
+    generations: int = 100,
 ) -> dict[str, Any]:
     """The simulator's prediction of one real arm: the same jobs, cluster and round interval,
     the profile of the scaled job, the runtime's measured restart and provisioning delays."""
@@ -199,6 +200,7 @@ def predict_arm(
         interval_s=setup.interval_s,
         restart_s=restart_s,
         first_fit=True,
+        generations=generations,
     )
     truths = job_truths(profile_dir, job_epoch_samples=setup.train_samples)
     runs = [run_arm(arm, seed, truths, thesis_setup) for seed in range(seeds)]

@@ -1,0 +1,65 @@
+"""The real experiment's prediction and report: the simulated side follows the scaled job
+(epochs of the scaled data set, the runtime's rules), and the report and charts show real and
+simulated figures side by side with the thesis's percent changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adaptsched.experiments.thesis import bundled_profile_dir, job_truths
+from adaptsched.experiments.thesis_real import RealSetup, pct_error, predict_arm
+from adaptsched.experiments.thesis_real_report import charts, markdown, real_comparisons
+
+
+def test_scaled_jobs_have_the_scaled_epochs() -> None:
+    """A scaled job's epoch is train_samples: in the bundled profile's 15000-sample epochs,
+    job4's 45 epochs of 7500 samples are 22.5 profile epochs (rounded to 22)."""
+    truths = job_truths(bundled_profile_dir(), job_epoch_samples=7500)
+    assert truths["mnist-job4"].spec.epochs == 22
+    assert truths["mnist-job1"].spec.epochs == 5
+
+
+def _real_like(sim: dict, slower: float) -> dict:
+    """A real side in collect_real's shape (what a runtime run returns)."""
+    jobs = {name: jct * slower for name, jct in sim["jobs"].items()}
+    return {
+        "mean_jct_s": sum(jobs.values()) / len(jobs),
+        "std_across_jobs_s": 1.0,
+        "jobs": jobs,
+        "node_seconds": sim["node_seconds"] * slower,
+        "node_lifetimes_s": {"node-a": sim["node_seconds"] * slower},
+        "restarts": dict.fromkeys(jobs, 0),
+        "restarts_per_job": 0.0,
+        "accuracy": dict.fromkeys(jobs, 0.9),
+        "quality": 0.9,
+    }
+
+
+def test_report_puts_real_and_simulated_side_by_side(tmp_path: Path) -> None:
+    setup = RealSetup(scale=0.05)  # 3000 samples: a fifth of the bundled profile's epoch
+    report: dict = {"setup": {**setup.__dict__, "train_samples": setup.train_samples}}
+    report["arms"] = {}
+    for arm, slower in (("goodput", 1.0), ("cost", 1.1), ("cost-thesis", 1.2)):
+        sim = predict_arm(arm, bundled_profile_dir(), setup, 8.0, 5.0, seeds=1, generations=5)
+        real = _real_like(sim, slower)
+        report["arms"][arm] = {
+            "real": real,
+            "sim": sim,
+            "sim_inputs": {"restart_s": 8.0, "provision_delay_s": 5.0},
+            "jct_error_pct": pct_error(sim["mean_jct_s"], real["mean_jct_s"]),
+            "node_seconds_error_pct": pct_error(sim["node_seconds"], real["node_seconds"]),
+        }
+    assert report["arms"]["cost"]["jct_error_pct"] == pytest.approx(-100 / 11)
+    rows = real_comparisons(report)
+    assert [(r["scenario"], r["arm"]) for r in rows] == [("cost", "cost"), ("cost", "cost-thesis")]
+    assert rows[0]["real_jct_change_pct"] == pytest.approx(
+        (1 - 1.1 * report["arms"]["cost"]["sim"]["mean_jct_s"]
+         / report["arms"]["goodput"]["sim"]["mean_jct_s"]) * 100
+    )  # fmt: skip
+    report["comparisons"] = rows
+    text = markdown(report)
+    assert "| cost | job4 |" in text and "-9.1 %" in text
+    paths = charts(report, tmp_path)
+    assert all(p.stat().st_size > 5000 for p in paths)
