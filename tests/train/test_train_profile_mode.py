@@ -102,6 +102,20 @@ def test_without_the_variables_nothing_changes(monkeypatch: pytest.MonkeyPatch) 
     assert trainer.progress >= SAMPLES / LIMITS.init_batch - 1e-9 and seen
 
 
+def test_a_step_larger_than_the_data_set_is_refused_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only full steps are timed, and a step of 128 samples never comes from 64."""
+    monkeypatch.setenv(renv.PROFILE_OUT, str(tmp_path / "measured.json"))
+    monkeypatch.setenv(renv.PROFILE_LOCAL_BSZ, "8,128")
+    monkeypatch.setenv(renv.PROFILE_STEPS, "3")
+    with pytest.raises(
+        ValueError,
+        match="local batch 128 x 1 micro-steps x 1 replicas takes 128 samples a step, more than",
+    ):
+        _trainer()
+
+
 @pytest.mark.parametrize(
     ("env", "error"),
     [

@@ -109,19 +109,37 @@ class ProfileRun:
     same step (they read step counts and progress, which the replicas share), so they leave
     their loops together; only rank 0 writes."""
 
-    def __init__(self, plan: ProfilePlan, limits: BatchLimits, replicas: int) -> None:
+    def __init__(self, plan: ProfilePlan, limits: BatchLimits, replicas: int, samples: int) -> None:
+        """``samples``: the data set's size. A step larger than the data set is never a full
+        step, and only full steps are timed: refused here rather than waited for."""
         self.plan = plan
         self.limits = limits
         self.replicas = replicas
         self.index = 0  # position in plan.local_bsz
         self.epochs: list[dict[str, float | None]] = []
         self.done = False
+        for cfg in self._planned():
+            if cfg.total(replicas) > samples:
+                raise ValueError(
+                    f"profiling: local batch {cfg.local_bsz} x {cfg.accum_steps + 1} "
+                    f"micro-steps x {replicas} replicas takes {cfg.total(replicas)} samples a "
+                    f"step, more than the data set's {samples}"
+                )
+
+    @classmethod
+    def from_env(cls, limits: BatchLimits, replicas: int, samples: int) -> ProfileRun | None:
+        """Profiling mode if the environment asks for it (:meth:`ProfilePlan.from_env`)."""
+        plan = ProfilePlan.from_env()
+        return cls(plan, limits, replicas, samples) if plan else None
+
+    def _planned(self) -> list[BatchConfig]:
+        if self.plan.local_bsz:
+            return [BatchConfig(size, 0) for size in self.plan.local_bsz]
+        return [config_for_batch(self.plan.batch, self.replicas, self.limits.local_upper)]
 
     def config(self) -> BatchConfig:
         """The configuration to hold now."""
-        if self.plan.local_bsz:
-            return BatchConfig(self.plan.local_bsz[self.index], 0)
-        return config_for_batch(self.plan.batch, self.replicas, self.limits.local_upper)
+        return self._planned()[self.index]
 
     def after_step(self, trainer: AdaptiveTrainer) -> bool:
         """Called after each optimizer step; returns whether the configuration changed."""

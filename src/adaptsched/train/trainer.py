@@ -36,7 +36,7 @@ from adaptsched.train.comm import PendingExchange
 from adaptsched.train.distributed import Topology, init_distributed
 from adaptsched.train.hints import HintSink
 from adaptsched.train.noise import NoiseScaleEstimator
-from adaptsched.train.profile_mode import ProfileComplete, ProfilePlan, ProfileRun
+from adaptsched.train.profile_mode import ProfileComplete, ProfileRun
 from adaptsched.train.profiler import StepProfiler
 from adaptsched.train.runtime import resolve_defaults
 from adaptsched.train.sampler import ElasticSampler, Shard
@@ -83,8 +83,8 @@ class AdaptiveTrainer(TrainerState):
         _check_dataset(dataset, limits)
         metric, checkpoint_dir, hint_sink = resolve_defaults(metric, checkpoint_dir, hint_sink)
         self.topo = topology or init_distributed()
-        plan = ProfilePlan.from_env()
-        self.profiling = ProfileRun(plan, limits, self.topo.world_size) if plan else None
+        samples = len(dataset)  # type: ignore[arg-type]
+        self.profiling = ProfileRun.from_env(limits, self.topo.world_size, samples)
         if self.profiling is not None:
             checkpoint_dir, fixed_config = None, self.profiling.config()
         self.limits = limits
