@@ -11,3 +11,11 @@ METRIC = "ADAPTSCHED_METRIC"  # the metric the job was submitted with
 HINTS_URL = "ADAPTSCHED_HINTS_URL"  # where rank 0 PUTs its hints
 TOKEN = "ADAPTSCHED_TOKEN"  # bearer token for the controller's API, when it asks for one
 NUM_NODES = "ADAPTSCHED_NUM_NODES"  # distinct nodes of this generation
+
+# Profiling mode (``adaptsched profile --script``; adaptsched.train.profile_mode): the trainer
+# holds one batch configuration, measures it, writes what it measured and ends its loops.
+PROFILE_OUT = "ADAPTSCHED_PROFILE_OUT"  # JSON file rank 0 writes its measurements to
+PROFILE_LOCAL_BSZ = "ADAPTSCHED_PROFILE_LOCAL_BSZ"  # local batches to hold in turn, "8,16"
+PROFILE_STEPS = "ADAPTSCHED_PROFILE_STEPS"  # timed steps per local batch
+PROFILE_BATCH = "ADAPTSCHED_PROFILE_BATCH"  # total batch M to hold ...
+PROFILE_EPOCHS = "ADAPTSCHED_PROFILE_EPOCHS"  # ... for this many statistical epochs

@@ -104,6 +104,8 @@ PROFILE_FLAGS: dict[str, st.SearchStrategy[str] | None] = {
     "--train-samples": st.sampled_from(["0", "10", "64", "-5"]),
     "--test-samples": INTS,
     "--threads": INTS,
+    "--job-epochs": INTS,  # --script only: refused with --job
+    "--script": st.sampled_from(["no-such-script.py"]),
 }
 
 

@@ -1,6 +1,11 @@
 """`adaptsched profile`: measure a training job on this machine and write a simulator profile.
 
     adaptsched profile --job mnist --out profiles/mnist
+    adaptsched profile --script train.py --out profiles/mine -- --epochs 10
+
+``--job`` measures a built-in job (:mod:`adaptsched.train.profiling`); ``--script`` runs the
+user's own script, unchanged, in the trainer's profiling mode
+(:mod:`adaptsched.cli.profile_script`).
 
 Writes ``placements.csv`` (step and sync time per replica count and local batch; placement
 "2" is one node with 2 replicas), ``validation-<M>.csv`` (per statistical epoch at total batch
@@ -35,26 +40,83 @@ log = logging.getLogger(__name__)
 #: Most processes one measurement may start (each is a full training process, ~1 GB).
 MAX_PROCESSES = 64
 
+#: Defaults of the flags that only ``--job`` takes (None in the parser, so that a value given
+#: with ``--script`` is refused rather than ignored).
+JOB_DEFAULTS = {"train_samples": 15000, "test_samples": 10000}
+DEFAULT_BATCHES = [64, 128, 256, 512]
+DEFAULT_TIMEOUT_S = 3600.0
+JOB_ONLY = ("data", "train_samples", "test_samples")
+SCRIPT_ONLY = ("job_epochs", "timeout")
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     count, processes = bounded(int, 1, 1_000_000), bounded(int, 1, MAX_PROCESSES)
-    parser.add_argument("--job", default="mnist", help="job to profile (registered name)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--job", default=None, help="built-in job to profile (default: mnist)")
+    mode.add_argument(
+        "--script", type=Path, default=None, help="your training script (uses AdaptiveTrainer)"
+    )
     parser.add_argument("--out", required=True, type=Path, help="profile folder to write")
-    parser.add_argument("--data", default=None, help="dataset directory (job-specific)")
+    parser.add_argument("--data", default=None, help="dataset directory (--job only)")
     parser.add_argument("--replicas", type=processes, nargs="+", default=[1, 2])
     parser.add_argument("--local-bsz", type=count, nargs="+", default=[16, 32, 64, 128, 256])
     parser.add_argument("--steps", type=count, default=20, help="timed steps per placement row")
-    parser.add_argument("--batches", type=count, nargs="+", default=[64, 128, 256, 512])
+    parser.add_argument(
+        "--batches",
+        type=count,
+        nargs="+",
+        default=None,
+        help="total batches of the statistics runs (default: 64 128 256 512 for --job; the "
+        "script's M0 x 1 2 4 8 for --script)",
+    )
     parser.add_argument(
         "--epochs", type=bounded(int, 1, 1000), default=3, help="statistical epochs per batch"
     )
     parser.add_argument("--val-replicas", type=processes, default=2, help="processes per batch run")
     samples = bounded(int, 0, 10**9)
-    parser.add_argument("--train-samples", type=samples, default=15000, help="0: all")
-    parser.add_argument("--test-samples", type=samples, default=10000, help="0: all")
+    parser.add_argument("--train-samples", type=samples, default=None, help="0: all (15000)")
+    parser.add_argument("--test-samples", type=samples, default=None, help="0: all (10000)")
     parser.add_argument(
         "--threads", type=bounded(int, 1, 256), default=1, help="torch threads per process"
     )
+    parser.add_argument(
+        "--job-epochs",
+        type=bounded(int, 1, 10**6),
+        default=None,
+        help="the real job's length for profile.json (--script; default: --epochs)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=bounded(float, 1, 10**6, " seconds"),
+        default=None,
+        help="seconds one run of the script may take (--script; default 3600)",
+    )
+    parser.add_argument(
+        "script_args", nargs="*", metavar="-- ARGS", help="the script's own arguments"
+    )
+
+
+def _check_mode(args: argparse.Namespace) -> None:
+    """Refuse a flag of the other mode (it would be silently ignored); fill --job defaults."""
+    flag = {name: "--" + name.replace("_", "-") for name in (*JOB_ONLY, *SCRIPT_ONLY)}
+    if args.script is not None:
+        for name in JOB_ONLY:
+            if getattr(args, name) is not None:
+                raise ValueError(
+                    f"{flag[name]}: applies to --job only; give the script its own "
+                    "arguments after --"
+                )
+        return
+    if args.script_args:
+        raise ValueError(f"arguments {args.script_args}: only --script takes arguments after --")
+    for name in SCRIPT_ONLY:
+        if getattr(args, name) is not None:
+            raise ValueError(f"{flag[name]}: applies to --script only")
+    args.job = args.job or "mnist"
+    args.batches = args.batches or DEFAULT_BATCHES
+    for name, value in JOB_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
 
 
 def check_plan(args: argparse.Namespace, job: ProfileJob, train_len: int) -> int:
@@ -105,7 +167,30 @@ def _write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
         writer.writerows(rows)
 
 
+def _measured(
+    command: str, torch_version: str, threads: int, load_before: tuple[float, ...], start_s: float
+) -> dict[str, object]:
+    """Where, when and how a profile was measured (``command`` without the measuring
+    machine's paths: see ``_portable_command``)."""
+    return {
+        "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": command,
+        "torch": torch_version,
+        "python": platform.python_version(),
+        "cpu": _cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "backend": "gloo",
+        "threads_per_process": threads,
+        "load_average_before": [round(v, 2) for v in load_before],
+        "load_average_after": [round(v, 2) for v in os.getloadavg()],
+        "wall_s": round(time.monotonic() - start_s, 1),
+    }
+
+
 def run(args: argparse.Namespace) -> int:
+    _check_mode(args)
+    if args.script is not None:
+        return _run_script(args)
     import torch
 
     from adaptsched.train.profiling import (
@@ -160,17 +245,13 @@ def run(args: argparse.Namespace) -> int:
             f"{job.epochs} epochs of {train_len} samples expressed in those units"
         ),
         "measured": {
-            "date_utc": datetime.now(UTC).isoformat(timespec="seconds"),
-            "command": _portable_command(sys.argv[1:]),
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "cpu": _cpu_model(),
-            "cpu_count": os.cpu_count(),
-            "backend": "gloo",
-            "threads_per_process": args.threads,
-            "load_average_before": [round(v, 2) for v in load_before],
-            "load_average_after": [round(v, 2) for v in os.getloadavg()],
-            "wall_s": round(time.monotonic() - start_s, 1),
+            **_measured(
+                _portable_command(sys.argv[1:]),
+                torch.__version__,
+                args.threads,
+                load_before,
+                start_s,
+            ),
             "replicas": args.replicas,
             "local_bsz": args.local_bsz,
             "steps_per_row": args.steps,
@@ -183,3 +264,52 @@ def run(args: argparse.Namespace) -> int:
     (out / "profile.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"profile written to {out} in {meta['measured']['wall_s']} s")
     return 0
+
+
+def _run_script(args: argparse.Namespace) -> int:
+    from importlib.metadata import version
+
+    from adaptsched.cli.profile_script import (
+        VALIDATION_KEYS,
+        check_script,
+        measure_script,
+        profile_meta,
+    )
+    from adaptsched.cli.replicas import Script
+
+    path = check_script(args)
+    out = output_dir(args.out, "--out")
+    timeout_s = args.timeout or DEFAULT_TIMEOUT_S
+    script = Script(path, tuple(args.script_args), args.threads, timeout_s)
+    start_s, load_before = time.monotonic(), os.getloadavg()
+    result = measure_script(args, script)
+    header = ["placement", "local_bsz", "step_time", "sync_time"]
+    _write_csv(out / "placements.csv", header, result.placements)
+    for batch, rows in result.validation.items():
+        _write_csv(out / f"validation-{batch}.csv", list(VALIDATION_KEYS), rows)
+    meta = profile_meta(args, result)
+    meta["measured"] = {
+        **_measured(_script_command(args), version("torch"), args.threads, load_before, start_s),
+        "replicas": args.replicas,
+        "local_bsz": args.local_bsz,
+        "steps_per_row": args.steps,
+        "validation_batches": sorted(result.validation),
+        "validation_replicas": args.val_replicas,
+        "validation_epochs": args.epochs,
+    }
+    (out / "profile.json").write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"profile of {path.name} written to {out} in {meta['measured']['wall_s']} s")
+    return 0
+
+
+def _script_command(args: argparse.Namespace) -> str:
+    """The command as parsed (whoever called it), paths cut as by ``_portable_command``."""
+    argv = ["profile", "--script", str(args.script), "--out", str(args.out)]
+    argv += ["--replicas", *map(str, args.replicas), "--local-bsz", *map(str, args.local_bsz)]
+    argv += ["--steps", str(args.steps), "--epochs", str(args.epochs)]
+    if args.batches:
+        argv += ["--batches", *map(str, args.batches)]
+    argv += ["--val-replicas", str(args.val_replicas), "--threads", str(args.threads)]
+    if args.job_epochs:
+        argv += ["--job-epochs", str(args.job_epochs)]
+    return _portable_command([*argv, "--", *args.script_args] if args.script_args else argv)

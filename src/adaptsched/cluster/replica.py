@@ -21,7 +21,7 @@ from pathlib import Path
 _PR_SET_PDEATHSIG = 1
 
 
-def _prepare_child() -> None:
+def prepare_child() -> None:
     """Runs in the child between fork and exec (Linux): SIGKILL when the parent thread dies,
     and the default priority (Ray may start its workers niced; where lowering the niceness is
     not allowed the replica keeps its worker's)."""
@@ -67,7 +67,7 @@ class ReplicaProcess:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_prepare_child,
+                preexec_fn=prepare_child,
             )
         return exit_status(self._proc.wait())
 

@@ -110,11 +110,13 @@ def main() -> None:
         record = _epoch_record(trainer, epoch, epoch_start_s, start_s)
         if args.eval == "epoch":
             record["test_accuracy"] = _accuracy(trainer, test_set)
+            trainer.report_metric(record["test_accuracy"])  # kept only by `adaptsched profile`
         history.append(record)
         log.info("epoch %s", json.dumps(record))
     final = history[-1]["test_accuracy"] if history and args.eval == "epoch" else None
     if final is None:
         final = _accuracy(trainer, test_set)
+        trainer.report_metric(final)
     log.info("final test accuracy %.4f", final)
     path = summary_path(args.summary)
     if path is not None and trainer.topo.rank == 0:

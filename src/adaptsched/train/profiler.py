@@ -53,6 +53,11 @@ class StepProfiler:
         sums.step_s += step_s
         sums.sync_s += min(max(sync_s, 0.0), 0.95 * step_s) if replicas > 1 else 0.0
 
+    def count(self, nodes: int, replicas: int, local_bsz: int) -> int:
+        """Timed steps kept for one configuration (warm-up excluded)."""
+        sums = self._sums.get((nodes, replicas, local_bsz))
+        return sums.count if sums else 0
+
     def rows(self) -> list[dict[str, float]]:
         """Mean times per configuration, as placements.csv-like rows."""
         return [

@@ -30,6 +30,7 @@ from adaptsched.train.batching import BatchConfig
 from adaptsched.train.datasets import head
 from adaptsched.train.distributed import init_distributed, leave_distributed
 from adaptsched.train.evaluation import accuracy
+from adaptsched.train.profile_mode import config_for_batch
 from adaptsched.train.trainer import AdaptiveTrainer
 
 
@@ -146,7 +147,7 @@ def _validation_worker(
 ) -> None:
     _enter(rank, world, port, opts)
     job = get_profile_job(opts.job)
-    trainer, scheduler, test = _trainer(job, opts, config_for_batch(job, batch, world))
+    trainer, scheduler, test = _trainer(job, opts, config_for_batch(batch, world, job.max_local))
     rows: list[dict[str, float]] = []
     while len(rows) < epochs:
         for x, y in trainer.batches():
@@ -173,17 +174,6 @@ def _validation_row(trainer: AdaptiveTrainer, test: TensorDataset) -> dict[str, 
         "grad_sqr": est.sqr(),
         "grad_var": est.trace() / trainer.limits.init_batch,
     }
-
-
-def config_for_batch(job: ProfileJob, batch: int, replicas: int) -> BatchConfig:
-    """Local batch and accumulation giving exactly ``batch`` on ``replicas``."""
-    if batch % replicas:
-        raise ValueError(f"batch {batch}: not divisible by {replicas} replicas")
-    per_replica = batch // replicas
-    micro = math.ceil(per_replica / job.max_local)
-    while per_replica % micro:
-        micro += 1
-    return BatchConfig(per_replica // micro, micro - 1)
 
 
 def _free_port() -> int:

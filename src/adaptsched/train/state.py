@@ -95,11 +95,19 @@ def publish_hints(trainer: AdaptiveTrainer) -> None:
     """Send the job's current self-description to the hint sink (rank 0 only)."""
     if trainer.topo.rank != 0:
         return
+    try:
+        trainer.sink.publish(build_hints(trainer))
+    except OSError as exc:
+        log.warning("could not publish hints: %s", exc)
+
+
+def build_hints(trainer: AdaptiveTrainer) -> Hints:
+    """The job's current self-description (what the scheduler and the profiler read)."""
     lim = trainer.limits
     cfg = trainer.config
     stats = trainer.estimator.stats(lim.init_batch)
     params = trainer.profiler.params
-    hints = Hints(
+    return Hints(
         metric=trainer.metric.name,
         init_batch=lim.init_batch,
         max_batch=lim.max_batch,
@@ -120,7 +128,3 @@ def publish_hints(trainer: AdaptiveTrainer) -> None:
         observations=trainer.profiler.rows(),
         target_progress=trainer.target_progress,
     )
-    try:
-        trainer.sink.publish(hints)
-    except OSError as exc:
-        log.warning("could not publish hints: %s", exc)

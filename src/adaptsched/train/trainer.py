@@ -36,6 +36,7 @@ from adaptsched.train.comm import PendingExchange
 from adaptsched.train.distributed import Topology, init_distributed
 from adaptsched.train.hints import HintSink
 from adaptsched.train.noise import NoiseScaleEstimator
+from adaptsched.train.profile_mode import ProfileComplete, ProfileRun
 from adaptsched.train.profiler import StepProfiler
 from adaptsched.train.runtime import resolve_defaults
 from adaptsched.train.sampler import ElasticSampler, Shard
@@ -77,10 +78,15 @@ class AdaptiveTrainer(TrainerState):
         SIGTERM keeps its default action (no exit 75, which promises a checkpoint).
         ``metric``, ``checkpoint_dir`` and ``hint_sink`` default to what the runtime's
         environment says (:mod:`adaptsched.train.runtime`), else goodput, no checkpoints,
-        no hints."""
+        no hints. Under ``adaptsched profile`` the environment switches on profiling mode
+        (:mod:`adaptsched.train.profile_mode`): fixed configurations, no checkpoints."""
         _check_dataset(dataset, limits)
         metric, checkpoint_dir, hint_sink = resolve_defaults(metric, checkpoint_dir, hint_sink)
         self.topo = topology or init_distributed()
+        samples = len(dataset)  # type: ignore[arg-type]
+        self.profiling = ProfileRun.from_env(limits, self.topo.world_size, samples)
+        if self.profiling is not None:
+            checkpoint_dir, fixed_config = None, self.profiling.config()
         self.limits = limits
         self.metric = metric
         self.optimizer = optimizer
@@ -134,9 +140,11 @@ class AdaptiveTrainer(TrainerState):
         checkpoint folder, SIGTERM means "checkpoint and exit 75" until this loop ends; then
         its previous handler is back (and gets a SIGTERM that arrived too late to act on)."""
         target = _checked_count(count) * self.iterations_per_epoch
-        if self.store is None:
+        if self.store is None and self.profiling is None:
             log.warning("no checkpoint_dir: nothing is saved, a SIGTERM ends the job as is")
         self._target = self.target_progress = target
+        if self.profiling is not None:
+            self._target = target = math.inf  # the profiling plan decides when it ends
         if self.store is not None:
             self.preemption.install()
         self.decide_batch()  # first start or restart: re-decide for this allocation
@@ -153,7 +161,7 @@ class AdaptiveTrainer(TrainerState):
                 self.sampler.set_epoch(self.sampler.epoch + 1)
                 self.epoch_closed = False
                 self.decide_batch()
-            done = self.progress >= target - 1e-9
+            done = self.progress >= target - 1e-9 or self._profiled
             if done and (self.epoch_closed or self.sampler.position == 0):
                 return  # (an epoch cut short by a checkpoint is still handed to the caller)
             yield self.sampler.epoch
@@ -169,9 +177,15 @@ class AdaptiveTrainer(TrainerState):
     def batches(self) -> Iterator[Any]:
         """This replica's micro-batches for the rest of the current epoch. Call ``step()``
         after the backward of each one."""
+        if self._profiled:
+            raise ProfileComplete  # the script trains on after the plan: it is finished
         self._mark_s = None
         world, rank = self.topo.world_size, self.topo.rank
-        while self.sampler.remaining > 0 and self.progress < self._target - 1e-9:
+        while (
+            self.sampler.remaining > 0
+            and self.progress < self._target - 1e-9
+            and not self._profiled
+        ):
             cfg = self.config or self.decide_batch()
             per_micro = world * cfg.local_bsz
             cycle = min(cfg.accum_steps + 1, math.ceil(self.sampler.remaining / per_micro))
@@ -251,7 +265,27 @@ class AdaptiveTrainer(TrainerState):
             self._in_flight = self.grad_state.exchange(
                 cfg.local_bsz * (cfg.accum_steps + 1), tuple(float(f) for f in flags)
             )
+        if self.profiling is not None:
+            self._after_profiled_step(self.profiling)
         return True
+
+    @property
+    def _profiled(self) -> bool:
+        """Profiling mode, and its plan is complete."""
+        return self.profiling is not None and self.profiling.done
+
+    def _after_profiled_step(self, run: ProfileRun) -> None:
+        if run.after_step(self):  # the next configuration of the plan
+            self.fixed_config = run.config()
+            self.decide_batch()
+        if run.done:
+            self._settle_exchange()  # nothing left in flight when the loops end
+
+    def report_metric(self, value: float) -> None:
+        """The script's latest validation metric (test accuracy, loss...). Only profiling
+        records it, in the epoch rows of ``validation-<M>.csv``; otherwise it is ignored."""
+        if self.profiling is not None:
+            self.profiling.report_metric(value, self)
 
     def _stats_step(self, step: int) -> bool:
         """Whether optimizer step number ``step`` measures norms and exchanges them (the same
