@@ -5,6 +5,7 @@ same pages itself, at the address `adaptsched up` prints."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import secrets
 from pathlib import Path
 
@@ -35,5 +36,6 @@ def run(args: argparse.Namespace) -> int:
     login = f"?token={token}" if required else ""
     print(f"dashboard of {len(runs)} simulated run(s) in {args.folder}: {url}/{login}", flush=True)
     print("Ctrl-C stops it", flush=True)
-    server.run(sockets=sockets)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn hands Ctrl-C back once shut down
+        server.run(sockets=sockets)
     return 0
