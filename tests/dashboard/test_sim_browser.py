@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from browser import browser_page, timeline_bars, wait_for_chart
-from conftest import serve
+from dashboard_helpers import serve
 
 from adaptsched.dashboard.sim_app import create_sim_app, load_runs
 

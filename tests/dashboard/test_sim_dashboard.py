@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from app_routes import app_routes
-from conftest import serve, simulate
+from dashboard_helpers import main, mixed_jobs, serve, simulate, write_profile, write_workload
 
 from adaptsched.api.auth import COOKIE, DASHBOARD_HEADER
 from adaptsched.dashboard.sim_app import create_sim_app, load_runs
@@ -40,8 +40,6 @@ def test_recording_does_not_change_the_run(tmp_path: Path, capsys: pytest.Captur
     flags = ("--policy", "pollux", "--generations", "3", "--seed", "2", "--nodes", "2")
     simulate(tmp_path / "a", *flags)
     recorded = json.loads(capsys.readouterr().out)
-    from conftest import main, mixed_jobs, write_profile, write_workload
-
     traces = write_profile(tmp_path / "b" / "traces").parent
     workload = write_workload(tmp_path / "b" / "toy-run.csv", mixed_jobs(6))
     argv = ["sim", str(workload), "--traces", str(traces), "--no-progress", "--json"]
