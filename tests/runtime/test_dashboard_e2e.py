@@ -15,8 +15,8 @@ import httpx
 import pytest
 from app_routes import app_routes
 from browser import browser_page, timeline_bars, wait_for_chart
-from conftest import JOB, Runtime
 from prometheus_client.parser import text_string_to_metric_families
+from runtime_helpers import JOB, Runtime
 
 pytestmark = pytest.mark.slow
 

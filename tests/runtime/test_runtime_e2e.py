@@ -11,7 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from conftest import Runtime
+from runtime_helpers import Runtime
 
 pytestmark = pytest.mark.slow
 
