@@ -64,9 +64,16 @@ def assert_history_consistent(runtime: Runtime, job_id: str, final: str) -> None
         assert new == old, f"{job_id}: history jumps from {new} to {old}"
 
 
+def running_on(runtime: Runtime, job_id: str, replicas: int) -> bool:
+    job = runtime.job(job_id)
+    return job["state"] == "running" and job["replicas"] == replicas
+
+
 def test_arrival_resizes_the_first_job_and_both_finish(runtime: Runtime) -> None:
     first = runtime.submit("--name", "first", job_args=("--epochs", "25", *SLEEP))
-    runtime.wait("first on 2 replicas", lambda: runtime.job(first)["replicas"] == 2, 120)
+    # Running on 2 replicas, not only given them: a second generation stopped before it starts
+    # would never report (its hints, and the 2-replica step times, would be missing below).
+    runtime.wait("first running on 2 replicas", lambda: running_on(runtime, first, 2), 120)
     second = runtime.submit("--name", "second", job_args=("--epochs", "6", *SLEEP))
     runtime.wait(
         "first shrunk for second",
