@@ -22,3 +22,11 @@ def quick_policy() -> Callable[..., Policy]:
         return make_policy(name, **{k: v for k, v in options.items() if k in accepted})
 
     return make
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's chromium for the browser tests (``tests/browser.py``)."""
+    from browser import find_chromium
+
+    return find_chromium()

@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 
 from adaptsched.cluster.process import ControllerInfo, default_state_dir
-
-TOKEN_FILE = "token"
+from adaptsched.cluster.token import read_token
 
 
 class ClientError(ValueError):
@@ -37,9 +36,7 @@ class Client:
         info = ControllerInfo.read(folder)
         if info is None:
             raise ClientError(f"no controller runs for {folder}; start one with `adaptsched up`")
-        token_path = folder / TOKEN_FILE
-        token = token_path.read_text().strip() if token_path.is_file() else None
-        return cls(info.url, token or os.environ.get("ADAPTSCHED_TOKEN"))
+        return cls(info.url, read_token(folder) or os.environ.get("ADAPTSCHED_TOKEN"))
 
     def close(self) -> None:
         self._http.close()

@@ -83,7 +83,7 @@ def test_results_finished_before_an_error_are_still_reported(
     folder.mkdir()
     for name in ("a", "b"):
         write_workload(folder / f"{name}.csv", mixed_jobs(2))
-    real = sim_cli.simulate
+    real = sim_cli.simulate_jobs
     calls: list[int] = []
 
     def fail_second(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -92,7 +92,7 @@ def test_results_finished_before_an_error_are_still_reported(
             raise ValueError("simulated failure")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(sim_cli, "simulate", fail_second)
+    monkeypatch.setattr(sim_cli, "simulate_jobs", fail_second)
     out = tmp_path / "out"
     argv = ["sim", str(folder), "--traces", str(traces), "--policy", "fifo", "--nodes", "2"]
     status, stdout, stderr = run_cli([*argv, "--json", "--no-progress", "--out", str(out)], capsys)

@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from conftest import Runtime
+from runtime_helpers import Runtime
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import JOB, Runtime
+from runtime_helpers import JOB, Runtime
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,11 @@ hints and documents itself (``/docs``, ``/openapi.json``); uvicorn serves it.
     GET  /jobs/{id}       one, with events GET /nodes           nodes, slots, lifetimes
     DELETE /jobs/{id}     cancel          GET /cluster          totals, last round
     DELETE /nodes/{id}    remove an emulated node (simulates losing it)
+    GET  /metrics         Prometheus metrics (``api.metrics``)
     GET  /health          liveness (no token needed)
+    GET  /                the dashboard, and its history endpoints (``adaptsched.dashboard``)
+
+Who may call it: ``api.auth`` (loopback, or the token).
 """
 
 from __future__ import annotations
@@ -14,11 +18,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import FastAPI, Header, HTTPException, Query, Request
+from fastapi import FastAPI, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from adaptsched import __version__
+from adaptsched.api.auth import AccessGuard
+from adaptsched.api.metrics import RuntimeMetrics
 from adaptsched.cluster.service import NotFoundError, RequestError, RuntimeService
+from adaptsched.dashboard.routes import add_dashboard
+from adaptsched.dashboard.runtime_source import RuntimeSource
 
 #: Largest piece of a log returned at once.
 MAX_LOG_BYTES = 1 << 20
@@ -35,8 +43,13 @@ class SubmitRequest(BaseModel):
     preemptible: bool = True
 
 
-def create_app(service: RuntimeService) -> FastAPI:
+def create_app(service: RuntimeService, token: str = "", token_required: bool = False) -> FastAPI:
+    """The API over ``service``; ``token_required`` (a non-loopback bind): every request but
+    ``GET /health`` needs ``token``."""
     app = FastAPI(title="adaptsched", version=__version__)
+    app.add_middleware(AccessGuard, token=token, required=token_required)
+    metrics = RuntimeMetrics(service)
+    service.add_hook(metrics.hook)
 
     def guarded(call: Any, *args: Any) -> Any:
         try:
@@ -84,11 +97,14 @@ def create_app(service: RuntimeService) -> FastAPI:
         rank: int = Query(0, ge=0),
         generation: int | None = Query(None, ge=1),
         offset: int = Query(0, ge=0),
+        tail: int | None = Query(None, ge=1, le=MAX_LOG_BYTES, description="last bytes only"),
     ) -> dict[str, Any]:
         gen, path = guarded(service.log_path, job_id, rank, generation)
         text, end = "", offset
         if path.is_file():
             with open(path, "rb") as handle:
+                if tail is not None:
+                    offset = max(handle.seek(0, 2) - tail, 0)
                 handle.seek(offset)
                 chunk = handle.read(MAX_LOG_BYTES)
             text, end = chunk.decode(errors="replace"), offset + len(chunk)
@@ -106,4 +122,10 @@ def create_app(service: RuntimeService) -> FastAPI:
     def cluster() -> dict[str, Any]:
         return service.cluster()
 
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    add_dashboard(app, RuntimeSource(service))
     return app

@@ -47,6 +47,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "adaptsched.cli.export_profile",
         "a simulator profile from a job the runtime ran (its step times and gradient stats)",
     ),
+    "dashboard": (
+        "adaptsched.cli.dashboard",
+        "the dashboard over a simulation's output (`sim --out DIR`); a controller serves its own",
+    ),
 }
 
 

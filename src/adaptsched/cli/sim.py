@@ -18,10 +18,11 @@ from adaptsched.policy.registry import make_policy, policy_class, policy_names
 from adaptsched.sim.admission import load_admitted
 from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.errors import TimeLimitError
+from adaptsched.sim.history import RunHistory
 from adaptsched.sim.paths import ENV_VAR, profiles_dir, workload_files
 from adaptsched.sim.plots import plot_gpus_in_use, plot_jct_cdf
 from adaptsched.sim.results import SimResult
-from adaptsched.sim.runner import SimConfig, load_truths, simulate
+from adaptsched.sim.runner import SimConfig, build_jobs, load_truths, simulate_jobs
 
 #: Largest cluster and GPUs per node the command accepts (sizes beyond are typing errors).
 MAX_NODES = 4096
@@ -141,9 +142,14 @@ def _print_summary(name: str, result: SimResult) -> None:
     print(f"  node-hours {s['node_hours']:.1f}")
 
 
-def _write_outputs(out: Path, name: str, result: SimResult) -> None:
+def _write_outputs(
+    out: Path, name: str, result: SimResult, history: RunHistory, config: SimConfig
+) -> None:
+    """The summary, its plots, and the history the dashboard reads (``NAME-history.json``)."""
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(result.to_json(), indent=1))
+    run = history.to_json(result, name, config)
+    (out / f"{name}-history.json").write_text(json.dumps(run, separators=(",", ":")))
     plot_jct_cdf(result, out / f"{name}-jct-cdf.png")
     plot_gpus_in_use(result, out / f"{name}-gpus.png")
 
@@ -232,14 +238,18 @@ def run(args: argparse.Namespace) -> int:
     results: dict[str, SimResult] = {}
     try:
         for path, workload in workloads.items():
-            hooks = () if args.no_progress else (ProgressBar(path.stem),)
+            hooks: tuple[ControlHooks, ...] = () if args.no_progress else (ProgressBar(path.stem),)
             policy = make_policy(args.policy, **options)
+            jobs = build_jobs(workload, truths, policy.adaptive_jobs, config.metric, config.fitter)
+            history = RunHistory(jobs, config.gpus_per_node)
+            if args.out is not None:
+                hooks = (*hooks, history)
             try:
-                result = simulate(workload, truths, policy, config, hooks)
+                result = simulate_jobs(jobs, policy, config, hooks)
             except TimeLimitError as exc:
-                _keep(args, path.stem, exc.partial, results)
+                _keep(args, path.stem, exc.partial, results, history, config)
                 raise TimeLimitError(f"{path}: {exc} (--max-time)", exc.partial) from None
-            _keep(args, path.stem, result, results)
+            _keep(args, path.stem, result, results, history, config)
     finally:
         if results:
             _report(args, config, results)
@@ -247,13 +257,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _keep(
-    args: argparse.Namespace, name: str, result: SimResult, results: dict[str, SimResult]
+    args: argparse.Namespace,
+    name: str,
+    result: SimResult,
+    results: dict[str, SimResult],
+    history: RunHistory,
+    config: SimConfig,
 ) -> None:
     """Record one workload's results (all of them, or those of the jobs that finished)."""
     if not result.jobs:
         return
     results[name] = result
     if args.out is not None:
-        _write_outputs(args.out, name, result)
+        _write_outputs(args.out, name, result, history, config)
     if not args.json:
         _print_summary(name, result)

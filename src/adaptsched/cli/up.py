@@ -19,6 +19,7 @@ from adaptsched.cluster.process import (
     default_state_dir,
     kill_session,
 )
+from adaptsched.cluster.token import TOKEN_FILE, is_loopback
 
 #: How long `up` waits for the controller to answer (Ray's start dominates: seconds).
 DEFAULT_WAIT_S = 180.0
@@ -184,6 +185,9 @@ def _background(args: argparse.Namespace, state_dir: Path) -> int:
         if info is not None and info.pid == proc.pid and info.url and _answers(info.url):
             print(f"adaptsched controller running at {info.url} (pid {info.pid})")
             print(f"state: {state_dir}   log: {log_path}")
+            print(f"dashboard: {info.url}/   metrics: {info.url}/metrics")
+            if not is_loopback(args.host):
+                print(f"bound to {args.host}: requests need the token in {state_dir / TOKEN_FILE}")
             return 0
         if proc.poll() is not None:
             raise ValueError(f"the controller exited ({proc.returncode}): {_last_line(log_path)}")

@@ -4,14 +4,22 @@ start the runtime, serve the API until SIGTERM/SIGINT, then stop every job at a 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
 import time
 from pathlib import Path
 
-from adaptsched.cluster.process import INFO_FILE, ControllerInfo, clean_after, hold_lock
+from adaptsched.cluster.process import (
+    INFO_FILE,
+    ControllerInfo,
+    clean_after,
+    hold_lock,
+    url_for,
+)
 from adaptsched.cluster.service import RuntimeConfig, RuntimeService
+from adaptsched.cluster.token import is_loopback, load_or_create_token
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +31,6 @@ def _listen(host: str, port: int) -> socket.socket:
     sock.bind((host, port))
     sock.listen(128)
     return sock
-
-
-def url_for(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    shown = f"[{shown}]" if ":" in shown else shown
-    return f"http://{shown}:{port}"
 
 
 def serve(config: RuntimeConfig, host: str, port: int) -> int:
@@ -47,16 +49,23 @@ def serve(config: RuntimeConfig, host: str, port: int) -> int:
     starting.write(state_dir)  # `down` can stop it while it is still starting
     sock = _listen(host, port)
     url = url_for(host, sock.getsockname()[1])
+    # The workers and the CLI always send the token; it is required off loopback only.
+    config = dataclasses.replace(config, token=load_or_create_token(state_dir))
+    required = not is_loopback(host)
     service = RuntimeService(config)
     try:
         service.start(url)
-        server = uvicorn.Server(
-            uvicorn.Config(create_app(service), log_level="warning", access_log=False)
-        )
+        app = create_app(service, config.token, token_required=required)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
         ControllerInfo(starting.pid, sid, starting.session_leader, url, time.time()).write(
             state_dir
         )
-        log.info("controller listening on %s (state: %s)", url, state_dir)
+        log.info(
+            "controller listening on %s (state: %s, token %s)",
+            url,
+            state_dir,
+            "required" if required else "not required on loopback",
+        )
         server.run(sockets=[sock])
     finally:
         log.info("stopping: jobs checkpoint and exit")

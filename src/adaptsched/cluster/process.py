@@ -167,3 +167,10 @@ def stop_controller(state_dir: Path, timeout_s: float) -> ControllerInfo | None:
     with contextlib.suppress(FileNotFoundError):
         (state_dir / INFO_FILE).unlink()
     return info
+
+
+def url_for(host: str, port: int) -> str:
+    """The address a server bound to ``host`` is reached at from this machine."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    shown = f"[{shown}]" if ":" in shown else shown
+    return f"http://{shown}:{port}"

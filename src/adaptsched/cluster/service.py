@@ -30,6 +30,7 @@ from adaptsched.control import (
     ControlHooks,
     Controller,
     GenerationEvent,
+    HookList,
     JobRecord,
     JobSpec,
     JobTable,
@@ -153,6 +154,12 @@ class RuntimeService:
         self.loop: RoundLoop | None = None
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
+        self.hooks = HookList([_Persist(self)])
+
+    def add_hook(self, hook: ControlHooks) -> None:
+        """Tell ``hook`` of every round, transition and generation from now on (metrics)."""
+        with self.lock:
+            self.hooks.hooks.append(hook)
 
     # -- life ------------------------------------------------------------------------------
     def start(self, base_url: str) -> None:
@@ -188,7 +195,7 @@ class RuntimeService:
         if carried:
             self.policy.load_state_dict(carried)
         controller = _SerialController(
-            self.policy, self.engine, self.table, bounds, [_Persist(self)], first_fit=True
+            self.policy, self.engine, self.table, bounds, [self.hooks], first_fit=True
         )
         controller.lock = self.lock
         self.controller = controller

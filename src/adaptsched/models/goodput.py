@@ -3,7 +3,8 @@ every allocation, and speedups relative to one replica (Pollux, sections 3.1-3.3
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -66,6 +67,20 @@ class JobModel:
     params: ThroughputParams
     grad: GradStats
     limits: BatchLimits
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain values (a simulation's output keeps each job's last model)."""
+        grad = {"sqr": self.grad.sqr, "var": self.grad.var}
+        return {"params": asdict(self.params), "grad": grad, "limits": asdict(self.limits)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> JobModel:
+        """The model ``to_json`` wrote (validated by the parts' own checks)."""
+        return cls(
+            ThroughputParams(**data["params"]),
+            GradStats(**data["grad"]),
+            BatchLimits(**data["limits"]),
+        )
 
     def goodput(
         self,
