@@ -12,6 +12,7 @@ so this benchmark is not part of `make test`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
@@ -36,7 +37,8 @@ def main() -> int:
     setup = dataclasses.replace(RealSetup(), scale=args.scale, interval_s=args.interval)
     out = args.out or Path(tempfile.mkdtemp(prefix="adaptsched-fidelity-"))
     out.mkdir(parents=True, exist_ok=True)
-    report = run_real_experiment(args.arms, setup, out, args.profile, args.seeds)
+    with contextlib.redirect_stdout(sys.stderr):  # `up`/`down` messages: stdout is the JSON
+        report = run_real_experiment(args.arms, setup, out, args.profile, args.seeds)
     (out / "fidelity-report.json").write_text(json.dumps(report, indent=1))
     arms = {}
     for arm, body in report["arms"].items():

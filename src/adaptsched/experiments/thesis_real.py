@@ -44,6 +44,7 @@ class RealSetup:
     idle_timeout_s: float = 10.0  # an unneeded node leaves after this long idle
     restart_cost_s: float = 10.0  # the policy's restart prior until one is measured
     stop_timeout_s: float = 60.0
+    policy: str = "pollux"  # the runtime's policy; the prediction uses the same
     timeout_s: float = 3600.0  # give up on an arm after this long
 
     @property
@@ -85,7 +86,7 @@ def run_real_arm(
     up += ["--gpus-per-node", str(setup.gpus_per_node), "--interval", str(setup.interval_s)]
     up += ["--idle-timeout", str(setup.idle_timeout_s), "--cluster-metric", metric]
     up += ["--restart-cost", str(setup.restart_cost_s)]
-    up += ["--stop-timeout", str(setup.stop_timeout_s)]
+    up += ["--stop-timeout", str(setup.stop_timeout_s), "--policy", setup.policy]
     if cli(up) != 0:
         raise RuntimeError(f"arm {arm}: the runtime did not start (see {state_dir})")
     try:
