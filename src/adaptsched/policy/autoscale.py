@@ -67,3 +67,28 @@ def desired_node_count(
     else:
         chosen = min(utility_by_nodes, key=lambda n: (-round(utility_by_nodes[n], 9), n))
     return int(np.clip(chosen, min_nodes, upper))
+
+
+def priced_node_count(
+    demand_gpus: int,
+    current_nodes: int,
+    gpus_per_node: int,
+    *,
+    min_nodes: int = 1,
+    max_nodes: int,
+) -> int:
+    """Node count for a metric that charges each GPU a price: enough nodes for the GPUs the
+    jobs would buy at that price (``demand_gpus``: every GPU a job takes adds at least the
+    price to its speedup), so a node is kept only while the GPUs on it earn it.
+
+    The cluster grows as soon as the demand exceeds it, and releases a node only once the
+    nodes left would still hold the demand with half a node to spare, so that a demand
+    hovering at a node boundary does not add and drain a node every round.
+    """
+    if gpus_per_node < 1:
+        raise ModelInputError(f"gpus per node: must be >= 1, got {gpus_per_node}")
+    need = -(-max(demand_gpus, 0) // gpus_per_node)
+    if need < current_nodes:
+        need = max(need, -(-(2 * max(demand_gpus, 0) + gpus_per_node) // (2 * gpus_per_node)))
+        need = min(need, current_nodes)
+    return int(np.clip(need, min_nodes, max(max_nodes, min_nodes)))

@@ -9,22 +9,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from adaptsched.policy.base import JobInfo, Placement
-from adaptsched.policy.genetic import AllocationProblem
+from adaptsched.policy.objective import AllocationProblem, to_state
 
-
-def to_state(jobs: Sequence[JobInfo], node_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Current allocations as a (J, N) matrix, and per job whether the matrix holds all of
-    it (False when a replica sits on a node that is gone or not ready: it must move)."""
-    index = {nid: i for i, nid in enumerate(node_ids)}
-    state = np.zeros((len(jobs), len(node_ids)), dtype=np.int64)
-    valid = np.ones(len(jobs), dtype=bool)
-    for j, job in enumerate(jobs):
-        for node_id in job.allocation:
-            if node_id in index:
-                state[j, index[node_id]] += 1
-            else:
-                valid[j] = False
-    return state, valid
+__all__ = [
+    "fair_share_state",
+    "node_split_state",
+    "priority_fill_state",
+    "state_to_placements",
+    "to_state",
+]
 
 
 def fair_share_state(problem: AllocationProblem) -> np.ndarray:
