@@ -25,7 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from adaptsched.policy.genetic_ops import crossover, mutate, repair
-from adaptsched.policy.objective import EPSILON, STATE_DTYPE, AllocationProblem, Evaluator
+from adaptsched.policy.objective import (
+    EPSILON,
+    STATE_DTYPE,
+    AllocationProblem,
+    Evaluator,
+    node_major,
+)
 
 __all__ = [
     "EPSILON",
@@ -69,11 +75,6 @@ class GeneticConfig:
         )
         if min(rates) < 0 or sum(rates) > 1:
             raise ValueError("GeneticConfig: mutation rates must be >= 0 and sum to <= 1")
-
-
-def node_major(matrices: np.ndarray) -> np.ndarray:
-    """(S, J, N) stack of matrices -> (N, J, S) population layout."""
-    return np.ascontiguousarray(np.asarray(matrices).transpose(2, 1, 0), dtype=STATE_DTYPE)
 
 
 def tournament(fitness: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

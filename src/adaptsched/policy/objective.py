@@ -51,6 +51,11 @@ class AllocationProblem:
         return int(self.base.shape[1])
 
 
+def node_major(matrices: np.ndarray) -> np.ndarray:
+    """(S, J, N) stack of matrices -> (N, J, S) population layout."""
+    return np.ascontiguousarray(np.asarray(matrices).transpose(2, 1, 0), dtype=STATE_DTYPE)
+
+
 def power_mean(values: np.ndarray, weights: np.ndarray, power: float) -> np.ndarray:
     """Weighted power mean over axis 0 of ``values`` (already > 0), weights shaped to
     broadcast against it."""
@@ -307,7 +312,10 @@ def snapshot_problem(snapshot: ClusterSnapshot) -> tuple[list[JobInfo], Allocati
 
 def decision_objective(snapshot: ClusterSnapshot, decision: Decision) -> float:
     """Pollux's objective of ``decision`` on ``snapshot`` (over the ready nodes): one scorer
-    for every policy, so that their decisions compare on the same scale."""
+    for every policy, so that their decisions compare on the same scale (0 without jobs or
+    ready nodes)."""
+    if not snapshot.jobs or not ready_nodes(snapshot):
+        return 0.0
     jobs, problem = snapshot_problem(snapshot)
     node_ids = tuple(n.node_id for n in ready_nodes(snapshot))
     index = {nid: i for i, nid in enumerate(node_ids)}

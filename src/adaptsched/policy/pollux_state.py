@@ -89,7 +89,10 @@ def state_to_placements(
 
 
 def _placement(current: Placement, row: np.ndarray, node_ids: Sequence[str]) -> Placement:
-    wanted = {nid: int(c) for nid, c in zip(node_ids, row, strict=True) if c > 0}
+    if len(row) != len(node_ids):
+        raise ValueError(f"placement row of {len(row)} nodes for {len(node_ids)} node ids")
+    used = np.flatnonzero(row > 0)  # only the nodes in use: rows are long on large clusters
+    wanted = {node_ids[i]: int(row[i]) for i in used}
     if Counter(current) == Counter(wanted):
         return current
     left = dict(wanted)
@@ -98,6 +101,6 @@ def _placement(current: Placement, row: np.ndarray, node_ids: Sequence[str]) -> 
         if left.get(node_id, 0) > 0:
             kept.append(node_id)
             left[node_id] -= 1
-    for node_id in node_ids:
-        kept.extend([node_id] * left.get(node_id, 0))
+    for i in used:
+        kept.extend([node_ids[i]] * left[node_ids[i]])
     return tuple(kept)

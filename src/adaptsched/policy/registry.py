@@ -13,6 +13,7 @@ _POLICIES: dict[str, str] = {
     "fifo": "adaptsched.policy.fifo:FifoPolicy",
     "optimus": "adaptsched.policy.optimus:OptimusPolicy",
     "pollux": "adaptsched.policy.pollux:PolluxPolicy",
+    "pollux-milp": "adaptsched.policy.milp:MilpPolicy",
     "tiresias": "adaptsched.policy.tiresias:TiresiasPolicy",
 }
 

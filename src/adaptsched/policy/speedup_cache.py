@@ -142,12 +142,22 @@ def _best(model: JobModel, metric: Metric, grid: _Grid) -> np.ndarray:
     """Best metric value per allocation (0 where no configuration is admissible), the same
     maximum :meth:`JobModel.best_config` finds."""
     cand = grid.candidates
-    eff = efficiency(model.grad, model.limits.init_batch, cand.total_batch)
+    eff = _efficiency(model, cand.total_batch)
     value = metric.objective(grid.throughput, eff)
     best = np.zeros(len(cand.present))
     if len(cand.starts):
         best[cand.present] = np.maximum.reduceat(value, cand.starts)
     return best
+
+
+def _efficiency(model: JobModel, total_batch: np.ndarray) -> np.ndarray:
+    """``models.efficiency`` without its input checks: the candidates are valid by
+    construction, and on large clusters the checks cost more than the formula."""
+    init_batch = float(model.limits.init_batch)
+    phi = model.grad.noise_scale(init_batch)
+    if np.isinf(phi):
+        return efficiency(model.grad, init_batch, total_batch)
+    return (phi + init_batch) / (phi + total_batch)
 
 
 @lru_cache(maxsize=GRID_CACHE_SIZE)
