@@ -45,6 +45,10 @@ __all__ = [
 ]
 
 
+#: Default ``GeneticConfig.row_budget``.
+ROW_BUDGET = 10
+
+
 @dataclass(frozen=True)
 class GeneticConfig:
     """Search sizes and operator rates (probabilities per job row and generation)."""
@@ -59,6 +63,11 @@ class GeneticConfig:
     fill_rate: float = 0.10  # replicas added on a node with free GPUs
     grow_rate: float = 0.05  # replicas added on any node (taking from lower-priority jobs)
     pack_rate: float = 0.05  # row moved onto one random node (consolidation)
+    #: The rates hold per row up to this many jobs; with more they shrink in proportion, so a
+    #: child keeps about as many edits as with this many jobs (None: per row at any size).
+    #: Per-row rates on hundreds of jobs edit so many rows that nearly every child drops some
+    #: job and loses to its parent (docs/pollux-policy.md).
+    row_budget: int | None = ROW_BUDGET
 
     def __post_init__(self) -> None:
         if self.population < 2 or self.generations < 0:
@@ -75,6 +84,14 @@ class GeneticConfig:
         )
         if min(rates) < 0 or sum(rates) > 1:
             raise ValueError("GeneticConfig: mutation rates must be >= 0 and sum to <= 1")
+        if self.row_budget is not None and self.row_budget < 1:
+            raise ValueError("GeneticConfig.row_budget: must be >= 1 (or None: no budget)")
+
+    def rate_scale(self, jobs: int) -> float:
+        """What the per-row rates are multiplied by with ``jobs`` jobs."""
+        if self.row_budget is None or jobs <= self.row_budget:
+            return 1.0
+        return self.row_budget / jobs
 
 
 def tournament(fitness: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

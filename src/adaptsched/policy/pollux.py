@@ -37,6 +37,7 @@ import numpy as np
 
 from adaptsched.policy.base import ClusterSnapshot, Decision, JobInfo, Policy
 from adaptsched.policy.genetic import (
+    ROW_BUDGET,
     STATE_DTYPE,
     AllocationProblem,
     GeneticConfig,
@@ -91,9 +92,13 @@ class PolluxPolicy(Policy):
         population: int = 100,
         generations: int = 100,
         patience: int | None = None,
+        row_budget: int | None = ROW_BUDGET,
     ) -> None:
         self._config = GeneticConfig(
-            population=population, generations=generations, patience=patience
+            population=population,
+            generations=generations,
+            patience=patience,
+            row_budget=row_budget,
         )
         self._rng = np.random.default_rng(seed)
         self._carry: _Carry | None = None

@@ -38,11 +38,16 @@ from adaptsched.models import (
 # The optimiser's own candidate local batches (grid + exact batch edges), so that the maxima
 # found here are the ones JobModel.best_config finds.
 from adaptsched.models.goodput import _local_candidates
+from adaptsched.policy.bounded_cache import bytes_lru
 
-#: Distinct (model, metric, shape) tables kept; a table is (16+1) x (64+1) floats, ~9 KB.
-TABLE_CACHE_SIZE = 4096
-#: Distinct (throughput params, limits, shape) candidate grids kept, 0.2-2 MB each.
-GRID_CACHE_SIZE = 32
+#: Bytes of (model, metric, shape) tables kept: a (16+1) x (64+1) table is ~9 KB, so this
+#: holds every job of a few thousand-GPU rounds; larger shapes keep fewer.
+TABLE_CACHE_BYTES = 64 << 20
+#: Bytes of (throughput params, limits, shape) candidate grids kept (0.2-2 MB each at 64
+#: replicas).
+GRID_CACHE_BYTES = 96 << 20
+#: Bytes of candidate sets (per batch limits and shape) kept.
+CANDIDATE_CACHE_BYTES = 32 << 20
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity (cached, one object per key)
@@ -122,7 +127,7 @@ def _layout(two_classes: bool, max_nodes: int, max_replicas: int, per_node: int)
     )
 
 
-@lru_cache(maxsize=TABLE_CACHE_SIZE)
+@bytes_lru(TABLE_CACHE_BYTES)
 def _cached_table(
     model: JobModel, metric: Metric, max_nodes: int, max_replicas: int, max_per_node: int
 ) -> np.ndarray:
@@ -160,12 +165,12 @@ def _efficiency(model: JobModel, total_batch: np.ndarray) -> np.ndarray:
     return (phi + init_batch) / (phi + total_batch)
 
 
-@lru_cache(maxsize=GRID_CACHE_SIZE)
+@bytes_lru(GRID_CACHE_BYTES)
 def _table_grid(params: ThroughputParams, limits: BatchLimits, layout: _Layout) -> _Grid:
     return _with_throughput(params, _table_candidates(limits, layout))
 
 
-@lru_cache(maxsize=GRID_CACHE_SIZE)
+@bytes_lru(GRID_CACHE_BYTES // 8)
 def _reference_grid(params: ThroughputParams, limits: BatchLimits) -> _Grid:
     return _with_throughput(params, _reference_candidates(limits))
 
@@ -176,13 +181,13 @@ def _with_throughput(params: ThroughputParams, cand: _Candidates) -> _Grid:
     return _Grid(candidates=cand, throughput=thr)
 
 
-@lru_cache(maxsize=GRID_CACHE_SIZE)
+@bytes_lru(CANDIDATE_CACHE_BYTES)
 def _table_candidates(limits: BatchLimits, layout: _Layout) -> _Candidates:
     max_s = limits.max_accum_steps if limits.accumulation else 0
     return _candidates(limits, layout.nodes, layout.replicas, max_s)
 
 
-@lru_cache(maxsize=GRID_CACHE_SIZE)
+@bytes_lru(CANDIDATE_CACHE_BYTES // 8)
 def _reference_candidates(limits: BatchLimits) -> _Candidates:
     """One replica, accumulating as far as needed to reach M0 (the speedup's denominator)."""
     max_s = limits.max_accum_steps if limits.accumulation else 0
