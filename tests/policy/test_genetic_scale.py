@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from cases import SCALABLE, cluster, job
+from cases import CHATTY, SCALABLE, cluster, job
 
 from adaptsched.policy.base import ClusterSnapshot
 from adaptsched.policy.bounded_cache import BytesLRU, bytes_lru
@@ -80,3 +80,23 @@ def test_rates_unchanged_up_to_the_row_budget() -> None:
     assert config.rate_scale(40) == pytest.approx(0.25)
     with pytest.raises(ValueError, match="row_budget"):
         GeneticConfig(row_budget=0)
+
+
+def test_batched_tables_equal_one_by_one() -> None:
+    from dataclasses import replace
+
+    from adaptsched.models import GradStats, get_metric
+    from adaptsched.policy.speedup_cache import (
+        _cached_table,
+        fast_speedup_table,
+        fast_speedup_tables,
+    )
+
+    grads = [GradStats(1.0, v) for v in (0.5, 20.0, 700.0)] + [GradStats(0.0, 3.0)]
+    models = [replace(SCALABLE, grad=g) for g in grads] + [CHATTY]
+    metrics = [get_metric("goodput"), get_metric("speed-thesis")] * 2 + [get_metric("cost")]
+    _cached_table.cache.clear()  # type: ignore[attr-defined]
+    batched = fast_speedup_tables(models, metrics, 3, 12, 4)
+    _cached_table.cache.clear()  # type: ignore[attr-defined]
+    for model, metric, table in zip(models, metrics, batched, strict=True):
+        np.testing.assert_array_equal(table, fast_speedup_table(model, 3, 12, 4, metric))

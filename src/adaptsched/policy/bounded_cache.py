@@ -45,22 +45,37 @@ class BytesLRU:
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
         """The cached value for ``key``, or ``make()``'s, kept while it fits."""
-        found = self._items.get(key)
+        found = self.lookup(key)
         if found is not None:
-            self._items.move_to_end(key)
-            self.hits += 1
-            return found[0]
-        self.misses += 1
+            return found
         value = make()
+        self.put(key, value)
+        return value
+
+    def lookup(self, key: Hashable) -> Any | None:
+        """The cached value for ``key`` (now the most recent), or None (a miss)."""
+        found = self._items.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self._items.move_to_end(key)
+        self.hits += 1
+        return found[0]
+
+    def put(self, key: Hashable, value: object) -> None:
+        """Keep ``value`` under ``key`` unless it alone exceeds the budget; older entries go
+        until the rest fits."""
         size = nbytes(value)
         if size > self.max_bytes:
-            return value  # larger than the whole budget: never kept
+            return
+        old = self._items.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1]
         self._items[key] = (value, size)
         self.bytes += size
         while self.bytes > self.max_bytes:
             _, (_, freed) = self._items.popitem(last=False)
             self.bytes -= freed
-        return value
 
     def clear(self) -> None:
         self._items.clear()

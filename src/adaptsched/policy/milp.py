@@ -51,6 +51,8 @@ from adaptsched.policy.sizing import desired_nodes, placeable_nodes
 
 #: Solves per round at most: the first, and re-solves that forbid what did not fit.
 MAX_ATTEMPTS = 3
+#: Placement may lose this share of the program's objective before a re-solve is tried.
+RESOLVE_LOSS = 5e-3
 
 
 class MilpPolicy(Policy):
@@ -59,12 +61,19 @@ class MilpPolicy(Policy):
     name: ClassVar[str] = "pollux-milp"
 
     def __init__(
-        self, *, time_limit_s: float = TIME_LIMIT_S, mip_rel_gap: float = MIP_REL_GAP
+        self,
+        *,
+        time_limit_s: float = TIME_LIMIT_S,
+        mip_rel_gap: float = MIP_REL_GAP,
+        max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
-        if not time_limit_s > 0 or not 0 <= mip_rel_gap < 1:
-            raise ValueError("pollux-milp: time_limit_s must be > 0 and mip_rel_gap in [0, 1)")
+        if not time_limit_s > 0 or not 0 <= mip_rel_gap < 1 or max_attempts < 1:
+            raise ValueError(
+                "pollux-milp: time_limit_s must be > 0, mip_rel_gap in [0, 1), max_attempts >= 1"
+            )
         self._time_limit_s = time_limit_s
         self._gap = mip_rel_gap
+        self._max_attempts = max_attempts
 
     def decide(self, snapshot: ClusterSnapshot) -> Decision:
         remaining = remaining_if_used(snapshot)
@@ -104,13 +113,14 @@ class MilpPolicy(Policy):
     def _search(
         self, problem: AllocationProblem, menu: Menu, limits: tuple[np.ndarray, ...]
     ) -> tuple[np.ndarray, Solution, int]:
-        """Solve and place; while a job ends up worse off than chosen because its
-        configuration found no room among the kept placements, forbid that configuration
-        and solve again (at most ``MAX_ATTEMPTS`` times). The best placement wins."""
+        """Solve and place; while jobs end up worse off than chosen because their
+        configurations found no room among the kept placements, and that costs more than
+        ``RESOLVE_LOSS`` of the objective, forbid those configurations and solve again (at
+        most ``max_attempts`` solves). The best placement wins."""
         allowed = np.ones(len(menu.job), dtype=bool)
         best: tuple[float, np.ndarray, Solution] | None = None
         attempts = 0
-        while attempts < MAX_ATTEMPTS:
+        while attempts < self._max_attempts:
             attempts += 1
             solution = solve(
                 menu,
@@ -126,7 +136,8 @@ class MilpPolicy(Policy):
             if best is None or total < best[0] - 1e-12:
                 best = (total, state, solution)
             short = regret > menu.regret[solution.columns] + 1e-9
-            if not short.any():
+            lost = 1.0 - menu.objective(total) / max(menu.objective(solution.regret), 1e-300)
+            if not short.any() or lost < RESOLVE_LOSS:
                 break
             allowed[solution.columns[short]] = False
             allowed[menu.none] = True

@@ -16,7 +16,11 @@ import numpy as np
 
 from adaptsched.models import GOODPUT, Metric, ModelInputError
 from adaptsched.policy.base import ClusterSnapshot, Decision, JobInfo, NodeInfo
-from adaptsched.policy.speedup_cache import default_speedup_table, fast_speedup_table
+from adaptsched.policy.speedup_cache import (
+    default_speedup_table,
+    fast_speedup_table,
+    fast_speedup_tables,
+)
 
 #: Seconds a (re)start costs in the restart factor (Pollux's simulator: 30 s per restart).
 RESTART_DELAY_S = 30.0
@@ -207,17 +211,28 @@ def raw_tables(jobs: list[JobInfo], capacity: np.ndarray) -> np.ndarray:
     """(J, nodes + 1, replicas + 1) speedups relative to one replica, each charged its
     metric's GPU price (``Metric.priced``)."""
     max_nodes, max_replicas, per_node = table_shape(jobs, capacity)
-    tables = []
-    for job in jobs:
-        if job.model is None:
-            tables.append(default_speedup_table(max_nodes, max_replicas))
-            continue
-        try:
-            table = fast_speedup_table(job.model, max_nodes, max_replicas, per_node, job.metric)
-        except ModelInputError as exc:
-            raise ModelInputError(f"job {job.job_id!r}: {exc}") from exc
-        tables.append(job.metric.priced(table))
-    return np.stack(tables)
+    modelled = [j for j in jobs if j.model is not None]
+    try:
+        made = fast_speedup_tables(
+            [j.model for j in modelled],  # type: ignore[misc]
+            [j.metric for j in modelled],
+            max_nodes,
+            max_replicas,
+            per_node,
+        )
+    except ModelInputError:
+        made = [_named_table(j, max_nodes, max_replicas, per_node) for j in modelled]
+    by_id = {j.job_id: j.metric.priced(t) for j, t in zip(modelled, made, strict=True)}
+    default = default_speedup_table(max_nodes, max_replicas)
+    return np.stack([by_id.get(j.job_id, default) for j in jobs])
+
+
+def _named_table(job: JobInfo, max_nodes: int, max_replicas: int, per_node: int) -> np.ndarray:
+    """One job's table, its id in the error when its model admits no configuration."""
+    try:
+        return fast_speedup_table(job.model, max_nodes, max_replicas, per_node, job.metric)
+    except ModelInputError as exc:
+        raise ModelInputError(f"job {job.job_id!r}: {exc}") from exc
 
 
 def reference_speedup(raw: np.ndarray, max_nodes: int, fair_replicas: int) -> float:
