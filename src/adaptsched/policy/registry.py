@@ -18,6 +18,10 @@ _POLICIES: dict[str, str] = {
 }
 
 
+#: The policy the commands use unless told otherwise (docs/milp-policy.md: why).
+DEFAULT_POLICY = "pollux-milp"
+
+
 def register_policy(name: str, target: str) -> None:
     """Add (or replace) ``name`` -> ``"module:Class"``."""
     if ":" not in target:
