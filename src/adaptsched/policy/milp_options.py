@@ -99,6 +99,9 @@ def replica_limits(problem: AllocationProblem) -> tuple[np.ndarray, np.ndarray]:
     return least, problem.max_replicas.astype(np.int64)
 
 
+#: Regret of leaving the highest-priority job out, beyond its objective term: small enough to
+#: decide only between allocations the objective values alike.
+TIE_BREAK = 1e-4
 #: Spread (even) configurations are offered up to this many nodes' worth of GPUs.
 SPREAD_NODES = 2
 
@@ -126,6 +129,12 @@ def build_menu(problem: AllocationProblem, *, bound: bool = False) -> Menu:
     best = np.full(num_jobs, -np.inf)
     np.maximum.at(best, job, util)
     regret = np.maximum(weights[job] * (best[job] - util), 0.0)
+    # Ties (equal values, e.g. which of several waiting jobs gets a free GPU) go to the job
+    # first in priority order, as Pollux's repair keeps its GPUs: leaving a job out costs a
+    # little more the higher its priority.
+    if not bound:
+        empty = gpus == 0
+        regret[empty] += TIE_BREAK * (num_jobs - job[empty]) / num_jobs
     patterns = cluster_patterns(capacity)
     hist = part_histogram(gpus, nodes, even, largest)
     kept = np.flatnonzero(keep)

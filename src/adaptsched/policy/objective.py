@@ -207,9 +207,9 @@ def table_shape(jobs: list[JobInfo], capacity: np.ndarray) -> tuple[int, int, in
     return min(nodes, MAX_NODES_PER_JOB), max(reach, 1), int(capacity.max())
 
 
-def raw_tables(jobs: list[JobInfo], capacity: np.ndarray) -> np.ndarray:
-    """(J, nodes + 1, replicas + 1) speedups relative to one replica, each charged its
-    metric's GPU price (``Metric.priced``)."""
+def raw_tables(jobs: list[JobInfo], capacity: np.ndarray, priced: bool = False) -> np.ndarray:
+    """(J, nodes + 1, replicas + 1) speedups relative to one replica; ``priced``: each net of
+    its metric's GPU price (``Metric.priced``), as the cluster's size is decided."""
     max_nodes, max_replicas, per_node = table_shape(jobs, capacity)
     modelled = [j for j in jobs if j.model is not None]
     try:
@@ -222,7 +222,9 @@ def raw_tables(jobs: list[JobInfo], capacity: np.ndarray) -> np.ndarray:
         )
     except ModelInputError:
         made = [_named_table(j, max_nodes, max_replicas, per_node) for j in modelled]
-    by_id = {j.job_id: j.metric.priced(t) for j, t in zip(modelled, made, strict=True)}
+    by_id = {
+        j.job_id: j.metric.priced(t) if priced else t for j, t in zip(modelled, made, strict=True)
+    }
     default = default_speedup_table(max_nodes, max_replicas)
     return np.stack([by_id.get(j.job_id, default) for j in jobs])
 
