@@ -37,8 +37,12 @@ def _run_one(task: tuple[str, str, str, int]) -> tuple[str, dict, list[float], d
     return Path(workload).stem, result.summary(), list(result.policy_latency_s), jcts
 
 
+#: Policies compared with another's published results (the MILP optimises Pollux's objective).
+REFERENCE_OF = {"pollux-milp": "pollux"}
+
+
 def _reference(root: Path, policy: str) -> dict | None:
-    path = root / "reference-results" / f"{policy}-1.0.json"
+    path = root / "reference-results" / f"{REFERENCE_OF.get(policy, policy)}-1.0.json"
     if not path.is_file():
         return None
     data = json.loads(path.read_text())

@@ -50,7 +50,7 @@ def _pair(name: str, values: st.SearchStrategy[str]) -> st.SearchStrategy[list[s
 
 
 SIM_FLAGS: dict[str, st.SearchStrategy[str] | None] = {
-    "--policy": st.sampled_from(["fifo", "tiresias", "optimus", "pollux", "bogus"]),
+    "--policy": st.sampled_from(["fifo", "tiresias", "optimus", "pollux", "pollux-milp", "bogus"]),
     "--nodes": INTS,
     "--gpus-per-node": INTS,
     "--interval": FLOATS,
@@ -85,7 +85,7 @@ def test_sim_random_arguments(
 ) -> None:
     workload, traces, blocker = sim_inputs
     argv = ["sim", str(workload), "--traces", str(traces), "--no-progress", *flags]
-    pollux = "--policy" not in flags or flags[flags.index("--policy") + 1] == "pollux"
+    pollux = "--policy" in flags and flags[flags.index("--policy") + 1] == "pollux"
     if pollux and "--generations" not in flags:
         argv += ["--generations", "2"]  # a short search keeps a valid vector quick
     if out is not None:

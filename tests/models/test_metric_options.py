@@ -115,3 +115,39 @@ def test_metric_rejects_bad_parameters() -> None:
         GoodputMetric("x", min_move_cost=1.0)
     with pytest.raises(ModelInputError, match="utility band"):
         GoodputMetric("x", (0.7, 0.6))
+    with pytest.raises(ModelInputError, match="gpu_price"):
+        GoodputMetric("x", gpu_price=1.5)
+
+
+def test_cost_carries_a_price_with_a_default() -> None:
+    from adaptsched.models.metrics import DEFAULT_GPU_PRICE
+
+    assert get_metric("cost").gpu_price == DEFAULT_GPU_PRICE > 0
+    assert get_metric("cost:0.5").gpu_price == 0.5
+    assert get_metric("cost:0").gpu_price == 0.0
+    assert get_metric("goodput").gpu_price == get_metric("speed").gpu_price == 0.0
+    assert get_metric("cost-thesis").gpu_price == 0.0
+    assert 0 < get_metric("balanced").gpu_price < get_metric("cost").gpu_price
+
+
+@pytest.mark.parametrize("name", ["cost", "cost:0.5", "cost:0", "balanced", "balanced:0.25"])
+def test_metric_names_round_trip(name: str) -> None:
+    metric = get_metric(name)
+    assert get_metric(metric.name) == metric
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("cost:abc", r"metric 'cost:abc': the price after 'cost:' must be a number in \[0, 1\]"),
+        ("cost:1.5", r"got '1.5'"),
+        ("cost:-0.1", r"got '-0.1'"),
+        ("cost:nan", r"got 'nan'"),
+        ("cost:", r"got ''"),
+        ("balanced:fast", r"metric 'balanced:fast': the knob after 'balanced:'"),
+    ],
+)
+def test_bad_knobs_give_one_line_errors(name: str, message: str) -> None:
+    with pytest.raises(ModelInputError, match=message) as error:
+        get_metric(name)
+    assert "\n" not in str(error.value)

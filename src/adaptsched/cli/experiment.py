@@ -26,10 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--profile", type=Path, default=None, help="MNIST profile folder (default: bundled)"
     )
     parser.add_argument(
+        "--policy", default=None, help="the policy every arm runs (default: the project's)"
+    )
+    parser.add_argument(
         "--generations",
         type=bounded(int, 1, 10_000),
         default=100,
-        help="GA generations per round",
+        help="GA generations per round (pollux)",
     )
     real = parser.add_argument_group("on the runtime (--real)")
     real.add_argument(
@@ -81,9 +84,12 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"\r{arm:>13} seed {seed + 1}/{args.seeds}   ")
         sys.stderr.flush()
 
-    report = run_thesis(
-        args.seeds, ThesisSetup(generations=args.generations), args.profile, progress
-    )
+    from adaptsched.policy.registry import DEFAULT_POLICY, policy_class
+
+    policy = args.policy or DEFAULT_POLICY
+    policy_class(policy)  # a clear error for unknown policies
+    setup = ThesisSetup(policy=policy, generations=args.generations)
+    report = run_thesis(args.seeds, setup, args.profile, progress)
     sys.stderr.write("\n")
     report["comparisons"] = comparisons(report)
     text = markdown(report)

@@ -14,7 +14,7 @@ from adaptsched.cli.args import bounded, output_dir
 from adaptsched.control import ControlHooks, RoundRecord
 from adaptsched.models import ModelInputError
 from adaptsched.models.metrics import get_metric, metric_names
-from adaptsched.policy.registry import make_policy, policy_class, policy_names
+from adaptsched.policy.registry import DEFAULT_POLICY, make_policy, policy_class, policy_names
 from adaptsched.sim.admission import load_admitted
 from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.errors import TimeLimitError
@@ -54,7 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"job profiles (one folder per application); default ${ENV_VAR} or "
         "../shared/pollux-traces",
     )
-    parser.add_argument("--policy", default="pollux", choices=policy_names())
+    parser.add_argument("--policy", default=DEFAULT_POLICY, choices=policy_names())
     parser.add_argument("--nodes", type=nodes, default=16)
     parser.add_argument("--gpus-per-node", type=bounded(int, 1, MAX_GPUS_PER_NODE), default=4)
     parser.add_argument(

@@ -7,7 +7,8 @@ truth is the MNIST profile measured on this machine by ``adaptsched profile`` (b
 
 Arms: ``pollux`` is Pollux as published (jobs fit their throughput with the Pollux paper's
 fitter, the policy weighs every job alike, Pollux's utility band); every other arm is the
-metric framework with that metric for every job and for the autoscaler. An arm that appears in
+metric framework with that metric for every job and for the autoscaler. Every arm runs the
+same policy (``ThesisSetup.policy``, the project's default unless given). An arm that appears in
 several scenarios is run once per seed and reused, as the thesis reused its default run.
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from adaptsched.models.metrics import get_metric
-from adaptsched.policy.pollux import PolluxPolicy
+from adaptsched.policy.registry import DEFAULT_POLICY, make_policy, policy_options
 from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.profile import load_profile
 from adaptsched.sim.results import SimResult
@@ -59,7 +60,8 @@ class ThesisSetup:
     gpus_per_node: int = 1
     provision_delay_s: float = 90.0
     interval_s: float = 60.0
-    generations: int = 100
+    policy: str = DEFAULT_POLICY
+    generations: int = 100  # for the genetic ``pollux``
     restart_s: float = 30.0  # a start or restart's delay (the Pollux paper's simulator: 30 s)
     first_fit: bool = False  # arrivals placed at once if GPUs are free (as the runtime does)
 
@@ -115,7 +117,10 @@ def arm_config(arm: str, setup: ThesisSetup) -> SimConfig:
 
 
 def run_arm(arm: str, seed: int, truths: dict[str, ProfileTruth], setup: ThesisSetup) -> SimResult:
-    policy = PolluxPolicy(seed=seed, generations=setup.generations)
+    options = (
+        {"generations": setup.generations} if "generations" in policy_options(setup.policy) else {}
+    )
+    policy = make_policy(setup.policy, seed=seed, **options)
     return simulate(thesis_workload(), truths, policy, arm_config(arm, setup))
 
 

@@ -201,6 +201,7 @@ def predict_arm(
         interval_s=setup.interval_s,
         restart_s=restart_s,
         first_fit=True,
+        policy=setup.policy,
         generations=generations,
     )
     truths = job_truths(profile_dir, job_epoch_samples=setup.train_samples)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,8 @@ from adaptsched.models.errors import ModelInputError
 
 #: Pollux's autoscaling utility band (lower, upper).
 POLLUX_UTILITY_BAND = (0.35, 0.65)
+#: The highest GPU price: a GPU that adds less than one GPU's worth is never bought above it.
+MAX_GPU_PRICE = 1.0
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ class Metric(ABC):
     #: -1, which favours fairness; 1 maximises the weighted sum).
     fairness_power: float = -1.0
     min_move_cost: float = 0.0
+    #: What each GPU costs, in one-GPU speedups (``priced``): 0 charges nothing (Pollux).
+    gpu_price: float = 0.0
 
     def __post_init__(self) -> None:
         low, high = self.utility_band
@@ -51,10 +56,26 @@ class Metric(ABC):
             raise ModelInputError(f"metric {self.name!r}: fairness_power must lie in [-10, 1]")
         if not 0.0 <= self.min_move_cost < 1.0:
             raise ModelInputError(f"metric {self.name!r}: min_move_cost must lie in [0, 1)")
+        if not 0.0 <= self.gpu_price <= MAX_GPU_PRICE:
+            raise ModelInputError(
+                f"metric {self.name!r}: gpu_price must lie in [0, {MAX_GPU_PRICE:g}]"
+            )
 
     @abstractmethod
     def objective(self, throughput: np.ndarray, efficiency: np.ndarray) -> np.ndarray:
         """Value of a configuration; the batch optimiser maximises it per allocation."""
+
+    def priced(self, speedups: np.ndarray) -> np.ndarray:
+        """A speedup table (axis -1: replicas k) net of the GPU price: ``max(SPEEDUP - price x
+        (k - 1), 0)`` where the allocation is reachable. The first GPU is not charged, so a
+        job's value on one GPU stays 1 and the fair-share normalisation is unchanged; every
+        further GPU is worth having only if it adds at least the price to the speedup. With
+        no price the table itself is returned."""
+        if self.gpu_price == 0.0:
+            return speedups
+        table = np.asarray(speedups, dtype=float)
+        extra = np.maximum(np.arange(table.shape[-1]) - 1, 0)
+        return np.where(table > 0, np.maximum(table - self.gpu_price * extra, 0.0), 0.0)
 
     @property
     def uses_remaining(self) -> bool:
@@ -112,11 +133,9 @@ def metric_names() -> list[str]:
 def get_metric(name: str) -> Metric:
     """Look a metric up by name or alias; unknown names list the valid ones."""
     key = _ALIASES.get(name, name)
-    if key.startswith("balanced:"):
-        try:
-            return balanced(float(key.split(":", 1)[1]))
-        except ValueError as exc:
-            raise ModelInputError(f"metric {name!r}: {exc}") from None
+    family, sep, knob = key.partition(":")
+    if sep and family in _FAMILIES:
+        return _FAMILIES[family](name, knob)
     try:
         return _REGISTRY[key]
     except KeyError:
@@ -154,8 +173,8 @@ def _lerp_band(knob: float) -> tuple[float, float]:
 
 def balanced(knob: float = 0.5) -> Metric:
     """``balanced``: one knob in [0, 1] from speed (0) to cost (1); the thesis's future work.
-    Band, share exponent, power and least move cost all move linearly (cost keeps Pollux's
-    c = 1, p = -1 and no least move cost)."""
+    Band, share exponent, power, least move cost and GPU price all move linearly (cost keeps
+    Pollux's c = 1, p = -1 and no least move cost; speed charges no price)."""
     if not 0.0 <= knob <= 1.0:
         raise ModelInputError(f"balanced knob: must lie in [0, 1], got {knob}")
     name = "balanced" if knob == 0.5 else f"balanced:{knob:g}"
@@ -165,8 +184,60 @@ def balanced(knob: float = 0.5) -> Metric:
         share_exponent=_lerp(SPEED_SHARE_EXPONENT, 1.0, knob),
         fairness_power=_lerp(SPEED_FAIRNESS_POWER, POLLUX_FAIRNESS_POWER, knob),
         min_move_cost=_lerp(SPEED_MIN_MOVE_COST, 0.0, knob),
+        gpu_price=_lerp(0.0, DEFAULT_GPU_PRICE, knob),
     )
 
+
+#: ``cost``'s GPU price in one-GPU speedups: a GPU is bought (and its node kept) only while it
+#: adds at least this share of what the job's first GPU does (docs/metrics.md: the sweep).
+DEFAULT_GPU_PRICE = 0.3
+
+
+def cost(price: float = DEFAULT_GPU_PRICE) -> Metric:
+    """``cost``: goodput's batch choice and fairness, every GPU beyond a job's first charged
+    ``price`` (``Metric.priced``), and a cluster sized to the GPUs bought at that price."""
+    if not 0.0 <= price <= MAX_GPU_PRICE:
+        raise ModelInputError(f"cost price: must lie in [0, {MAX_GPU_PRICE:g}], got {price:g}")
+    name = "cost" if price == DEFAULT_GPU_PRICE else f"cost:{price:g}"
+    return GoodputMetric(name, COST_BAND, gpu_price=price)
+
+
+def _knob(name: str, text: str, meaning: str) -> float:
+    """The number after ``family:`` in a metric name, or a one-line error that says what it
+    is."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ModelInputError(f"metric {name!r}: {meaning}, got {text!r}") from None
+    if not np.isfinite(value):
+        raise ModelInputError(f"metric {name!r}: {meaning}, got {text!r}")
+    return value
+
+
+def _balanced_named(name: str, text: str) -> Metric:
+    meaning = "the knob after 'balanced:' must be a number in [0, 1] (0 speed, 1 cost)"
+    knob = _knob(name, text, meaning)
+    if not 0.0 <= knob <= 1.0:
+        raise ModelInputError(f"metric {name!r}: {meaning}, got {text!r}")
+    return balanced(knob)
+
+
+def _cost_named(name: str, text: str) -> Metric:
+    meaning = (
+        f"the price after 'cost:' must be a number in [0, {MAX_GPU_PRICE:g}] "
+        f"(one-GPU speedups per GPU; default {DEFAULT_GPU_PRICE:g})"
+    )
+    price = _knob(name, text, meaning)
+    if not 0.0 <= price <= MAX_GPU_PRICE:
+        raise ModelInputError(f"metric {name!r}: {meaning}, got {text!r}")
+    return cost(price)
+
+
+#: Metric names with a knob, ``family:value``.
+_FAMILIES: dict[str, Callable[[str, str], Metric]] = {
+    "balanced": _balanced_named,
+    "cost": _cost_named,
+}
 
 GOODPUT = register_metric(GoodputMetric("goodput"))
 SPEED = register_metric(
@@ -178,7 +249,7 @@ SPEED = register_metric(
         min_move_cost=SPEED_MIN_MOVE_COST,
     )
 )
-COST = register_metric(GoodputMetric("cost", COST_BAND))
+COST = register_metric(cost())
 BALANCED = register_metric(balanced(0.5))
 SPEED_THESIS = register_metric(ThroughputMetric("speed-thesis"))
 COST_THESIS = register_metric(GoodputMetric("cost-thesis", COST_THESIS_BAND))

@@ -67,3 +67,36 @@ def desired_node_count(
     else:
         chosen = min(utility_by_nodes, key=lambda n: (-round(utility_by_nodes[n], 9), n))
     return int(np.clip(chosen, min_nodes, upper))
+
+
+#: A node is kept while its GPUs earn this share of the price (one is added only once they
+#: would earn all of it), so that estimates that move with the cluster's size do not add and
+#: release a node round after round.
+KEEP_SHARE = 0.75
+
+
+def priced_node_count(
+    demand_gpus: int,
+    keep_gpus: int,
+    current_nodes: int,
+    gpus_per_node: int,
+    *,
+    min_nodes: int = 1,
+    max_nodes: int,
+) -> int:
+    """Node count for a metric that charges each GPU a price: enough nodes for the GPUs the
+    jobs would buy at that price (``demand_gpus``: every GPU adds at least the price to some
+    job's speedup), so a node is kept only while the GPUs on it earn it.
+
+    The cluster grows as soon as the demand exceeds it. It releases a node only once the
+    GPUs the jobs would still buy at ``KEEP_SHARE`` of the price (``keep_gpus``) fit the
+    nodes left with half a node (rounded down) to spare, so that a demand hovering at a node
+    boundary, or an estimate that moves with the cluster's size, does not add and drain a
+    node every round.
+    """
+    if gpus_per_node < 1:
+        raise ModelInputError(f"gpus per node: must be >= 1, got {gpus_per_node}")
+    grow = -(-max(demand_gpus, 0) // gpus_per_node)
+    keep = -(-(max(keep_gpus, demand_gpus, 0) + gpus_per_node // 2) // gpus_per_node)
+    need = grow if grow > current_nodes else min(max(keep, grow), current_nodes)
+    return int(np.clip(need, min_nodes, max(max_nodes, min_nodes)))

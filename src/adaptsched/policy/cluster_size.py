@@ -12,6 +12,8 @@ whole curve.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from adaptsched.models.errors import ModelInputError
@@ -28,13 +30,23 @@ def _packed_value(table: np.ndarray, replicas: int, gpus_per_node: int) -> float
     return float(table[nodes, replicas])
 
 
-def utility_curve(
+@dataclass(frozen=True)
+class GreedyCurve:
+    """The greedy pass: summed speedup after each GPU handed out, and how many GPUs were
+    handed out before no job gained from another (the jobs' demand)."""
+
+    cumulative: np.ndarray  # (total GPUs + 1,) summed speedup of the first g GPUs
+    demand_gpus: int
+
+
+def greedy_curve(
     tables: np.ndarray,
     max_replicas: np.ndarray,
     gpus_per_node: int,
     max_nodes: int,
-) -> dict[int, float]:
-    """Estimated best utility at 1..max_nodes nodes.
+) -> GreedyCurve:
+    """One GPU to each job in priority order, then each further GPU to the job it helps most,
+    until ``max_nodes`` nodes are full or no job gains from another GPU.
 
     ``tables`` is (jobs, nodes + 1, replicas + 1) speedups relative to one replica, jobs in
     priority order; ``max_replicas`` caps each job.
@@ -67,6 +79,18 @@ def utility_curve(
         used += 1
         cumulative[used] = value.sum()
     cumulative[used + 1 :] = cumulative[used]
+    return GreedyCurve(cumulative=cumulative, demand_gpus=used)
+
+
+def utility_curve(
+    tables: np.ndarray,
+    max_replicas: np.ndarray,
+    gpus_per_node: int,
+    max_nodes: int,
+) -> dict[int, float]:
+    """Estimated best utility at 1..max_nodes nodes (``greedy_curve``'s prefix sums over the
+    GPUs of each size)."""
+    cumulative = greedy_curve(tables, max_replicas, gpus_per_node, max_nodes).cumulative
     return {
         n: float(cumulative[n * gpus_per_node] / (n * gpus_per_node))
         for n in range(1, max_nodes + 1)

@@ -25,10 +25,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from adaptsched.policy.genetic_ops import crossover, mutate, repair
+from adaptsched.policy.objective import (
+    EPSILON,
+    STATE_DTYPE,
+    AllocationProblem,
+    Evaluator,
+    node_major,
+)
 
-#: Added to every speedup before the power mean so that zero speedups stay finite.
-EPSILON = 1e-3
-STATE_DTYPE = np.int16
+__all__ = [
+    "EPSILON",
+    "STATE_DTYPE",
+    "AllocationProblem",
+    "Evaluator",
+    "GeneticConfig",
+    "SearchResult",
+    "node_major",
+    "search",
+]
+
+
+#: Default ``GeneticConfig.row_budget``.
+ROW_BUDGET = 10
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,11 @@ class GeneticConfig:
     fill_rate: float = 0.10  # replicas added on a node with free GPUs
     grow_rate: float = 0.05  # replicas added on any node (taking from lower-priority jobs)
     pack_rate: float = 0.05  # row moved onto one random node (consolidation)
+    #: The rates hold per row up to this many jobs; with more they shrink in proportion, so a
+    #: child keeps about as many edits as with this many jobs (None: per row at any size).
+    #: Per-row rates on hundreds of jobs edit so many rows that nearly every child drops some
+    #: job and loses to its parent (docs/pollux-policy.md).
+    row_budget: int | None = ROW_BUDGET
 
     def __post_init__(self) -> None:
         if self.population < 2 or self.generations < 0:
@@ -61,71 +84,14 @@ class GeneticConfig:
         )
         if min(rates) < 0 or sum(rates) > 1:
             raise ValueError("GeneticConfig: mutation rates must be >= 0 and sum to <= 1")
+        if self.row_budget is not None and self.row_budget < 1:
+            raise ValueError("GeneticConfig.row_budget: must be >= 1 (or None: no budget)")
 
-
-@dataclass(frozen=True)
-class AllocationProblem:
-    """One round's search space. Arrays are indexed by job (priority order) and node."""
-
-    capacity: np.ndarray  # (N,) GPUs per node
-    min_replicas: np.ndarray  # (J,) a job holds 0 or at least this many replicas
-    max_replicas: np.ndarray  # (J,)
-    max_nodes: np.ndarray  # (J,) nodes one job may span
-    base: np.ndarray  # (J, N) current allocation
-    base_valid: np.ndarray  # (J,) False when the current allocation cannot be kept as is
-    restart_factor: np.ndarray  # (J,) multiplies the speedup of a job whose row changes
-    speedups: np.ndarray  # (J, max_nodes + 1, max_replicas + 1) normalised speedup tables
-    weights: np.ndarray | None = None  # (J,) > 0, the jobs' weights in the mean (None: all 1)
-    power: float = -1.0  # p of the power mean (Pollux: -1; 0: geometric; 1: arithmetic)
-
-    @property
-    def num_jobs(self) -> int:
-        return int(self.base.shape[0])
-
-    @property
-    def num_nodes(self) -> int:
-        return int(self.base.shape[1])
-
-
-def node_major(matrices: np.ndarray) -> np.ndarray:
-    """(S, J, N) stack of matrices -> (N, J, S) population layout."""
-    return np.ascontiguousarray(np.asarray(matrices).transpose(2, 1, 0), dtype=STATE_DTYPE)
-
-
-class Evaluator:
-    """Fitness of whole populations by table lookup (flat index into all speedup tables)."""
-
-    def __init__(self, problem: AllocationProblem) -> None:
-        jobs, rows, cols = problem.speedups.shape
-        self._flat = np.ascontiguousarray(problem.speedups, dtype=float).reshape(-1)
-        self._offsets = (np.arange(jobs) * rows * cols).reshape(-1, 1)
-        self._stride = cols
-        self._base = problem.base.T.astype(STATE_DTYPE)[:, :, None]
-        self._always_changed = ~problem.base_valid.reshape(-1, 1)
-        self._factor = problem.restart_factor.reshape(-1, 1)
-        weights = np.ones(jobs) if problem.weights is None else np.asarray(problem.weights, float)
-        self._weights = weights.reshape(-1, 1)
-        self._total_weight = float(weights.sum())
-        self._power = float(problem.power)
-
-    def speedups(self, states: np.ndarray) -> np.ndarray:
-        """(J, P) normalised speedups, restart factor applied to changed rows."""
-        replicas = states.sum(axis=0, dtype=np.int32)
-        nodes = (states > 0).sum(axis=0, dtype=np.int32)
-        value = self._flat[self._offsets + nodes * self._stride + replicas]
-        changed = (states != self._base).any(axis=0) | self._always_changed
-        return np.where(changed, value * self._factor, value)
-
-    def __call__(self, states: np.ndarray) -> np.ndarray:
-        """(P,) weighted power mean of the job speedups."""
-        p = self._power
-        value = self.speedups(states) + EPSILON
-        if p == -1.0:
-            return self._total_weight / (self._weights / value).sum(axis=0)
-        if p == 0.0:
-            return np.exp((self._weights * np.log(value)).sum(axis=0) / self._total_weight)
-        mean = (self._weights * value**p).sum(axis=0) / self._total_weight
-        return mean ** (1.0 / p)
+    def rate_scale(self, jobs: int) -> float:
+        """What the per-row rates are multiplied by with ``jobs`` jobs."""
+        if self.row_budget is None or jobs <= self.row_budget:
+            return 1.0
+        return self.row_budget / jobs
 
 
 def tournament(fitness: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

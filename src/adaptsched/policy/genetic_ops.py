@@ -39,7 +39,8 @@ def mutate(
     in), fill (add replicas on a node with free GPUs), grow (add replicas on any node, taking
     GPUs from lower-priority jobs there) and pack (move the whole row onto one random node).
     Each kind edits about ``rate x rows`` rows drawn with replacement (one multinomial draw
-    instead of a Bernoulli trial per row: a few array calls whatever the population size).
+    instead of a Bernoulli trial per row: a few array calls whatever the population size),
+    the rates scaled down beyond ``config.row_budget`` jobs.
     """
     nodes, jobs, size = states.shape
     rates = [
@@ -50,6 +51,9 @@ def mutate(
         config.grow_rate,
         config.pack_rate,
     ]
+    scale = config.rate_scale(jobs)
+    if scale != 1.0:
+        rates = [r * scale for r in rates]
     counts = rng.multinomial(jobs * size, [*rates, max(1.0 - sum(rates), 0.0)])[:-1]
     rows, members = np.divmod(rng.integers(jobs * size, size=int(counts.sum())), size)
     ends = np.cumsum(counts)

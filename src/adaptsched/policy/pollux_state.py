@@ -9,22 +9,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from adaptsched.policy.base import JobInfo, Placement
-from adaptsched.policy.genetic import AllocationProblem
+from adaptsched.policy.objective import AllocationProblem, to_state
 
-
-def to_state(jobs: Sequence[JobInfo], node_ids: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Current allocations as a (J, N) matrix, and per job whether the matrix holds all of
-    it (False when a replica sits on a node that is gone or not ready: it must move)."""
-    index = {nid: i for i, nid in enumerate(node_ids)}
-    state = np.zeros((len(jobs), len(node_ids)), dtype=np.int64)
-    valid = np.ones(len(jobs), dtype=bool)
-    for j, job in enumerate(jobs):
-        for node_id in job.allocation:
-            if node_id in index:
-                state[j, index[node_id]] += 1
-            else:
-                valid[j] = False
-    return state, valid
+__all__ = [
+    "fair_share_state",
+    "node_split_state",
+    "priority_fill_state",
+    "state_to_placements",
+    "to_state",
+]
 
 
 def fair_share_state(problem: AllocationProblem) -> np.ndarray:
@@ -96,7 +89,10 @@ def state_to_placements(
 
 
 def _placement(current: Placement, row: np.ndarray, node_ids: Sequence[str]) -> Placement:
-    wanted = {nid: int(c) for nid, c in zip(node_ids, row, strict=True) if c > 0}
+    if len(row) != len(node_ids):
+        raise ValueError(f"placement row of {len(row)} nodes for {len(node_ids)} node ids")
+    used = np.flatnonzero(row > 0)  # only the nodes in use: rows are long on large clusters
+    wanted = {node_ids[i]: int(row[i]) for i in used}
     if Counter(current) == Counter(wanted):
         return current
     left = dict(wanted)
@@ -105,6 +101,6 @@ def _placement(current: Placement, row: np.ndarray, node_ids: Sequence[str]) -> 
         if left.get(node_id, 0) > 0:
             kept.append(node_id)
             left[node_id] -= 1
-    for node_id in node_ids:
-        kept.extend([node_id] * left.get(node_id, 0))
+    for i in used:
+        kept.extend([node_ids[i]] * left[node_ids[i]])
     return tuple(kept)

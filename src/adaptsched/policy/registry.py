@@ -13,8 +13,13 @@ _POLICIES: dict[str, str] = {
     "fifo": "adaptsched.policy.fifo:FifoPolicy",
     "optimus": "adaptsched.policy.optimus:OptimusPolicy",
     "pollux": "adaptsched.policy.pollux:PolluxPolicy",
+    "pollux-milp": "adaptsched.policy.milp:MilpPolicy",
     "tiresias": "adaptsched.policy.tiresias:TiresiasPolicy",
 }
+
+
+#: The policy the commands use unless told otherwise (docs/milp-policy.md: why).
+DEFAULT_POLICY = "pollux-milp"
 
 
 def register_policy(name: str, target: str) -> None:

@@ -19,6 +19,8 @@ table equals :func:`adaptsched.models.speedup_table` on every entry an allocatio
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -38,11 +40,18 @@ from adaptsched.models import (
 # The optimiser's own candidate local batches (grid + exact batch edges), so that the maxima
 # found here are the ones JobModel.best_config finds.
 from adaptsched.models.goodput import _local_candidates
+from adaptsched.policy.bounded_cache import bytes_lru
 
-#: Distinct (model, metric, shape) tables kept; a table is (16+1) x (64+1) floats, ~9 KB.
-TABLE_CACHE_SIZE = 4096
-#: Distinct (throughput params, limits, shape) candidate grids kept, 0.2-2 MB each.
-GRID_CACHE_SIZE = 32
+#: Bytes of (model, metric, shape) tables kept: a (16+1) x (64+1) table is ~9 KB, so this
+#: holds every job of a few thousand-GPU rounds; larger shapes keep fewer.
+TABLE_CACHE_BYTES = 64 << 20
+#: Bytes of (throughput params, limits, shape) candidate grids kept (0.2-2 MB each at 64
+#: replicas).
+GRID_CACHE_BYTES = 96 << 20
+#: Bytes of candidate sets (per batch limits and shape) kept.
+CANDIDATE_CACHE_BYTES = 32 << 20
+#: Jobs evaluated together by ``fast_speedup_tables`` (bounds its temporary arrays).
+BATCH_JOBS = 32
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity (cached, one object per key)
@@ -85,6 +94,76 @@ def fast_speedup_table(
     return _cached_table(model, metric, max_nodes, max_replicas, max_per_node)
 
 
+def fast_speedup_tables(
+    models: Sequence[JobModel],
+    metrics: Sequence[Metric],
+    max_nodes: int,
+    max_replicas: int,
+    max_per_node: int,
+) -> list[np.ndarray]:
+    """``fast_speedup_table`` of many jobs: the same tables, but jobs that share throughput
+    parameters, batch limits and metric (and differ only in their gradient statistics) are
+    evaluated together, a few array operations per group instead of per job. With hundreds
+    of jobs whose statistics change every round, this is most of a round's table time."""
+    if max_nodes < 1 or max_replicas < 1 or max_per_node < 1:
+        raise ModelInputError("speedup table: max_nodes, max_replicas, max_per_node must be >= 1")
+    shape = (max_nodes, max_replicas, max_per_node)
+    cache = _cached_table.cache  # type: ignore[attr-defined]
+    tables: list[np.ndarray | None] = []
+    groups: dict[tuple, list[int]] = {}
+    for i, (model, metric) in enumerate(zip(models, metrics, strict=True)):
+        tables.append(cache.lookup((model, metric, *shape)))
+        if tables[i] is None:
+            groups.setdefault((model.params, model.limits, metric), []).append(i)
+    for (params, limits, metric), members in groups.items():
+        for start in range(0, len(members), BATCH_JOBS):
+            chunk = members[start : start + BATCH_JOBS]
+            made = _batch_tables([models[i] for i in chunk], params, limits, metric, shape)
+            for i, table in zip(chunk, made, strict=True):
+                tables[i] = table
+                cache.put((models[i], metric, *shape), table)
+    return tables  # type: ignore[return-value]
+
+
+def _batch_tables(
+    models: list[JobModel],
+    params: ThroughputParams,
+    limits: BatchLimits,
+    metric: Metric,
+    shape: tuple[int, int, int],
+) -> list[np.ndarray]:
+    """Tables of jobs that differ only in gradient statistics (``_cached_table``'s values)."""
+    max_nodes, max_replicas, max_per_node = shape
+    init_batch = float(limits.init_batch)
+    phi = np.array([m.grad.noise_scale(init_batch) for m in models]).reshape(-1, 1)
+    base = _best_many(phi, init_batch, metric, _reference_grid(params, limits))[:, 0]
+    if not np.all(base > 0):
+        raise ModelInputError("model: no admissible configuration on one replica")
+    layout = _layout(params.is_pollux_form, max_nodes, max_replicas, max_per_node)
+    value = _best_many(phi, init_batch, metric, _table_grid(params, limits, layout))
+    value /= base.reshape(-1, 1)
+    out = []
+    for row in value:
+        table = np.zeros((max_nodes + 1, max_replicas + 1))
+        table[layout.table_nodes, layout.table_replicas] = row[layout.source]
+        table.setflags(write=False)
+        out.append(table)
+    return out
+
+
+def _best_many(phi: np.ndarray, init_batch: float, metric: Metric, grid: _Grid) -> np.ndarray:
+    """``_best`` for a column of noise scales at once, (jobs, allocations)."""
+    cand = grid.candidates
+    finite = np.isfinite(phi)
+    safe = np.where(finite, phi, 0.0)
+    eff = np.where(finite, (safe + init_batch) / (safe + cand.total_batch), 1.0)
+    value = metric.objective(grid.throughput, eff)
+    best = np.zeros((len(phi), len(cand.present)))
+    if len(cand.starts):
+        best[:, cand.present] = np.maximum.reduceat(value, cand.starts, axis=1)
+    return best
+
+
 def default_speedup_table(max_nodes: int, max_replicas: int) -> np.ndarray:
     """Table for a job without a model: one replica is all it can use (speedup 1 at k >= 1 on
     one node); the policy also caps such a job at ``max(1, min_replicas)`` replicas."""
@@ -122,7 +201,7 @@ def _layout(two_classes: bool, max_nodes: int, max_replicas: int, per_node: int)
     )
 
 
-@lru_cache(maxsize=TABLE_CACHE_SIZE)
+@bytes_lru(TABLE_CACHE_BYTES)
 def _cached_table(
     model: JobModel, metric: Metric, max_nodes: int, max_replicas: int, max_per_node: int
 ) -> np.ndarray:
@@ -142,7 +221,7 @@ def _best(model: JobModel, metric: Metric, grid: _Grid) -> np.ndarray:
     """Best metric value per allocation (0 where no configuration is admissible), the same
     maximum :meth:`JobModel.best_config` finds."""
     cand = grid.candidates
-    eff = efficiency(model.grad, model.limits.init_batch, cand.total_batch)
+    eff = _efficiency(model, cand.total_batch)
     value = metric.objective(grid.throughput, eff)
     best = np.zeros(len(cand.present))
     if len(cand.starts):
@@ -150,29 +229,64 @@ def _best(model: JobModel, metric: Metric, grid: _Grid) -> np.ndarray:
     return best
 
 
-@lru_cache(maxsize=GRID_CACHE_SIZE)
+def _efficiency(model: JobModel, total_batch: np.ndarray) -> np.ndarray:
+    """``models.efficiency`` without its input checks: the candidates are valid by
+    construction, and on large clusters the checks cost more than the formula."""
+    init_batch = float(model.limits.init_batch)
+    phi = model.grad.noise_scale(init_batch)
+    if np.isinf(phi):
+        return efficiency(model.grad, init_batch, total_batch)
+    return (phi + init_batch) / (phi + total_batch)
+
+
+@bytes_lru(GRID_CACHE_BYTES)
 def _table_grid(params: ThroughputParams, limits: BatchLimits, layout: _Layout) -> _Grid:
     return _with_throughput(params, _table_candidates(limits, layout))
 
 
-@lru_cache(maxsize=GRID_CACHE_SIZE)
+@bytes_lru(GRID_CACHE_BYTES // 8)
 def _reference_grid(params: ThroughputParams, limits: BatchLimits) -> _Grid:
     return _with_throughput(params, _reference_candidates(limits))
 
 
 def _with_throughput(params: ThroughputParams, cand: _Candidates) -> _Grid:
     thr = throughput(params, cand.nodes, cand.replicas, cand.local_bsz, cand.accum_steps)
-    thr.setflags(write=False)
-    return _Grid(candidates=cand, throughput=thr)
+    return _frontier(cand, thr)
 
 
-@lru_cache(maxsize=GRID_CACHE_SIZE)
+def _frontier(cand: _Candidates, thr: np.ndarray) -> _Grid:
+    """Only the candidates no other of the same allocation beats on both counts (a smaller or
+    equal total batch with at least the throughput). Efficiency falls as the total batch
+    grows, whatever the gradient statistics, so the best value of a metric that grows with
+    throughput and with efficiency (all of ours) is always on this frontier: the maxima are
+    exactly those over every candidate, from a few percent of them."""
+    group = np.repeat(np.arange(len(cand.starts)), np.diff(np.append(cand.starts, len(thr))))
+    order = np.lexsort((-thr, cand.total_batch, group))
+    shifted = thr[order] + group[order] * (float(thr.max(initial=0.0)) + 1.0)
+    best_before = np.maximum.accumulate(np.concatenate([[-np.inf], shifted[:-1]]))
+    keep = np.sort(order[shifted > best_before])
+    counts = np.bincount(group[keep], minlength=len(cand.starts))
+    pruned = _Candidates(
+        nodes=cand.nodes[keep],
+        replicas=cand.replicas[keep],
+        local_bsz=cand.local_bsz[keep],
+        accum_steps=cand.accum_steps[keep],
+        total_batch=cand.total_batch[keep],
+        starts=np.cumsum(counts) - counts,
+        present=cand.present,
+    )
+    for arr in (*dataclasses.astuple(pruned), thr):
+        arr.setflags(write=False)
+    return _Grid(candidates=pruned, throughput=thr[keep])
+
+
+@bytes_lru(CANDIDATE_CACHE_BYTES)
 def _table_candidates(limits: BatchLimits, layout: _Layout) -> _Candidates:
     max_s = limits.max_accum_steps if limits.accumulation else 0
     return _candidates(limits, layout.nodes, layout.replicas, max_s)
 
 
-@lru_cache(maxsize=GRID_CACHE_SIZE)
+@bytes_lru(CANDIDATE_CACHE_BYTES // 8)
 def _reference_candidates(limits: BatchLimits) -> _Candidates:
     """One replica, accumulating as far as needed to reach M0 (the speedup's denominator)."""
     max_s = limits.max_accum_steps if limits.accumulation else 0
