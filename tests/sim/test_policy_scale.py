@@ -11,9 +11,9 @@ from benchmark_module import BENCHMARKS
 
 
 def test_policy_scale_prints_every_figure_per_policy() -> None:
+    script = str(BENCHMARKS / "policy_scale.py")
     out = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "policy_scale.py"), "--sizes", "64", "--rounds", "2"]
-        + ["--json"],
+        [sys.executable, script, "--sizes", "64", "--rounds", "2", "--json"],
         check=True,
         capture_output=True,
         text=True,
