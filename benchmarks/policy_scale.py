@@ -10,7 +10,9 @@ resident memory is its own. One shared scorer (``policy.objective.decision_objec
 Pollux's objective of every decision, and the LP relaxation of ``policy.milp.objective_bound``
 an upper bound that holds for any search. A policy stops after ``--max-policy-s`` seconds of
 deciding (at least one round), which limits the genetic search at 4096 GPUs; the JSON says how
-many rounds each ran, and compares policies on the rounds both ran.
+many rounds each ran (``rounds``), and ``milp_over_genetic`` compares the two searches'
+objectives on the rounds both ran. Round times are wall-clock (``round_ms_*``) and the
+process's CPU (``round_cpu_ms_*``): on a shared machine the CPU figures are the steadier.
 
     .venv/bin/python benchmarks/policy_scale.py --json
 """
@@ -160,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         return run_child(args)
     options = json.loads(args.options)
-    result: dict = {"sizes": {}}
+    result: dict = {"sizes": {}, "jobs": {}, "milp_over_genetic": {}}
     for gpus in args.sizes:
         jobs = SIZES.get(gpus, max(1, round(gpus / 6.4)))
         snapshots = record_rounds(gpus, jobs, args.rounds, args.seed, args.churn)
@@ -171,12 +173,13 @@ def main(argv: list[str] | None = None) -> int:
                 for p in args.policies
             }
         report = score(snapshots, runs, bounds)
-        ratio = compare(report, "pollux-milp", "pollux")
+        result["milp_over_genetic"][str(gpus)] = compare(report, "pollux-milp", "pollux")
         for entry in report.values():
             del entry["_objectives"]
-        result["sizes"][str(gpus)] = {"jobs": jobs, **report, "milp_over_genetic": ratio}
+        result["sizes"][str(gpus)] = report
+        result["jobs"][str(gpus)] = jobs
         if not args.json:
-            print(gpus, json.dumps(result["sizes"][str(gpus)]), flush=True)
+            print(gpus, json.dumps(report), flush=True)
     result["config"] = {
         "gpus_per_node": GPUS_PER_NODE,
         "rounds": args.rounds,

@@ -67,13 +67,13 @@ def test_the_cluster_grows_only_for_gpus_worth_the_price(price: float) -> None:
 
 
 def test_cheaper_gpus_keep_a_grown_cluster() -> None:
-    """Kept while the GPUs earn KEEP_SHARE of the price: a price a little above the last
+    """Kept while the GPUs earn KEEP_SHARE (0.6) of the price: a price a little above the last
     GPU's gain adds no node, yet does not release the nodes it already has either."""
     gain = np.diff(_packed(BENDING, 16))
     price = float(gain[10]) * 1.01  # the 11th GPU is just not worth it: 10 bought, 3 nodes
     grown, kept = _lone(f"cost:{price:.6f}", 1), _lone(f"cost:{price:.6f}", 4)
     assert desired_nodes(grown, list(grown.jobs)) == 3
-    assert desired_nodes(kept, list(kept.jobs)) == 4  # its GPUs still earn 3/4 of the price
+    assert desired_nodes(kept, list(kept.jobs)) == 4  # its GPUs still earn 0.6 of the price
 
 
 @pytest.mark.parametrize("policy", [MilpPolicy, lambda: PolluxPolicy(seed=0)])

@@ -190,7 +190,7 @@ def balanced(knob: float = 0.5) -> Metric:
 
 #: ``cost``'s GPU price in one-GPU speedups: a GPU is bought (and its node kept) only while it
 #: adds at least this share of what the job's first GPU does (docs/metrics.md: the sweep).
-DEFAULT_GPU_PRICE = 0.3
+DEFAULT_GPU_PRICE = 0.75
 
 
 def cost(price: float = DEFAULT_GPU_PRICE) -> Metric:

@@ -72,7 +72,7 @@ def desired_node_count(
 #: A node is kept while its GPUs earn this share of the price (one is added only once they
 #: would earn all of it), so that estimates that move with the cluster's size do not add and
 #: release a node round after round.
-KEEP_SHARE = 0.75
+KEEP_SHARE = 0.6
 
 
 def priced_node_count(
