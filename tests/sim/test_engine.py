@@ -222,3 +222,41 @@ def test_first_fit_places_arrivals_at_once(truths: dict) -> None:
     config = SimConfig(nodes=3, gpus_per_node=4, interval_s=20.0, restart_s=5.0, first_fit=True)
     early = simulate(workload, truths, make_policy("fifo"), config).jobs[0]
     assert early.completion_time_s == pytest.approx(late.completion_time_s - SMALL.interval_s)
+
+
+def test_nodes_on_one_machine_share_its_cores() -> None:
+    """``shared_host`` (a cluster emulated on one machine): two one-replica jobs on two
+    one-GPU nodes compute as slowly as the profile's two replicas on one node did, where
+    they competed for the same cores; a job alone runs as fast as it did alone."""
+    from adaptsched.experiments.thesis import bundled_profile_dir, job_truths
+    from adaptsched.sim.workload import JobSpec
+
+    truths = job_truths(bundled_profile_dir(), job_epoch_samples=768)
+    truth = truths["mnist-job1"]
+    alone, _ = truth.step_sync((1,), 64)
+    (two, two_sync), (shared, shared_sync) = (
+        truth.step_sync((2,), 64),
+        truth.shared_step_sync((1,), 64, 2),
+    )
+    assert shared_sync == 0.0 and shared == pytest.approx(two - two_sync) and shared > alone * 1.1
+    assert truth.shared_step_sync((1,), 64, 1) == truth.step_sync((1,), 64)
+
+    def run(names: tuple[str, ...], shared_host: bool) -> list[float]:
+        workload = tuple(
+            JobSpec(n, 0.0, f"mnist-{n}", num_replicas=1, batch_size=64) for n in names
+        )
+        config = SimConfig(
+            nodes=2,
+            gpus_per_node=1,
+            interval_s=10.0,
+            restart_s=0.0,
+            first_fit=True,
+            shared_host=shared_host,
+        )
+        result = simulate(workload, truths, make_policy("fifo"), config)
+        return [j.completion_time_s for j in result.jobs]
+
+    apart, together = run(("job1", "job2"), False), run(("job1", "job2"), True)
+    for a, b in zip(apart, together, strict=True):
+        assert b / a == pytest.approx(shared / alone, rel=0.05)
+    assert run(("job1",), True) == pytest.approx(run(("job1",), False))

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from synthetic import step_sync, write_profile
 
-from adaptsched.sim.profile import load_profile
+from adaptsched.experiments.thesis import bundled_profile_dir
+from adaptsched.sim.errors import SimInputError
+from adaptsched.sim.profile import load_profile, rebase_profile
 from adaptsched.sim.truth import ProfileTruth, progress_gain
 
 
@@ -64,3 +66,41 @@ def test_epochs_and_steps_left(truth: ProfileTruth) -> None:
     assert truth.epoch_end(0) == 200.0 and truth.total_progress == 800.0
     assert truth.steps_left(8, 0, 0.0) == pytest.approx(800.0)
     assert truth.steps_left(64, 2, 0.5) == pytest.approx(100.0 - 62.5)
+
+
+@pytest.mark.parametrize("job_m0", [32, 128, 256])
+def test_a_job_with_another_m0_passes_over_the_data_once_per_epoch_at_its_m0(job_m0: int) -> None:
+    """A profile measured at M0 = 64 reused for a job whose M0 differs (the thesis's job5 has
+    128). A job's epoch is a pass over the data at its own M0, as the trainer counts it
+    (progress in iterations at M0, gain 1 at M0): so at its M0 it needs the same samples per
+    epoch as the profile's own job at 64, and its variance at its M0 is tr(Sigma) / M0. Before
+    rebasing, a job with M0 = 128 needed twice the samples per epoch."""
+    profile = load_profile(bundled_profile_dir())
+    base, rebased = ProfileTruth(profile), ProfileTruth(rebase_profile(profile, job_m0))
+    assert rebased.spec.init_batch == job_m0 != base.spec.init_batch == 64
+    for truth in (base, rebased):
+        m0 = truth.spec.init_batch
+        assert truth.gains(np.array([float(m0)]))[0] == pytest.approx(1.0)
+    for epoch in (0, 3, 9):
+        samples = [t.epoch_end(epoch) * t.spec.init_batch for t in (base, rebased)]
+        assert samples[1] == pytest.approx(samples[0], rel=0.01)  # rows end a step late
+    sqr, var = base.grad_stats(128.0, 2)
+    sqr_r, var_r = rebased.grad_stats(128.0, 2)
+    assert sqr_r == sqr and var_r == pytest.approx(var * 64 / job_m0)
+
+
+def test_rebasing_to_a_batch_below_one_is_refused() -> None:
+    with pytest.raises(SimInputError, match="init_batch"):
+        rebase_profile(load_profile(bundled_profile_dir()), 0)
+
+
+def test_the_thesis_jobs_pass_over_the_same_data_per_epoch_whatever_their_m0() -> None:
+    """job1 (M0 64) and job5 (M0 128) train on the same data: an epoch is the same samples."""
+    from adaptsched.experiments.thesis import job_truths
+
+    truths = job_truths(bundled_profile_dir())
+    one, five = truths["mnist-job1"], truths["mnist-job5"]
+    assert five.spec.init_batch == 2 * one.spec.init_batch
+    for epoch in (0, 5):
+        samples = [t.epoch_end(epoch) * t.spec.init_batch for t in (one, five)]
+        assert samples[1] == pytest.approx(samples[0], rel=0.01)

@@ -26,7 +26,7 @@ import numpy as np
 from adaptsched.models.metrics import get_metric
 from adaptsched.policy.registry import DEFAULT_POLICY, make_policy, policy_options
 from adaptsched.sim.autoscaler import AutoscaleConfig
-from adaptsched.sim.profile import load_profile
+from adaptsched.sim.profile import load_profile, rebase_profile
 from adaptsched.sim.results import SimResult
 from adaptsched.sim.runner import SimConfig, simulate
 from adaptsched.sim.truth import ProfileTruth
@@ -64,6 +64,7 @@ class ThesisSetup:
     generations: int = 100  # for the genetic ``pollux``
     restart_s: float = 30.0  # a start or restart's delay (the Pollux paper's simulator: 30 s)
     first_fit: bool = False  # arrivals placed at once if GPUs are free (as the runtime does)
+    shared_host: bool = False  # nodes emulated on one machine, sharing its cores
 
 
 def bundled_profile_dir(name: str = "mnist") -> Path:
@@ -75,20 +76,19 @@ def job_truths(folder: Path, job_epoch_samples: int | None = None) -> dict[str, 
     """One truth per thesis job: the profile in ``folder`` with the job's epochs and M0. Epochs
     are converted to the profile's epoch units: a profile epoch may be a slice of the data set
     (``epoch_samples`` of ``dataset_samples`` in its ``profile.json``), and a job's epoch may
-    be a slice too (``job_epoch_samples``, a scaled-down job; default: the whole data set)."""
+    be a slice too (``job_epoch_samples``, a scaled-down job; default: the whole data set).
+    A job's M0 may differ from the profile's: its progress and variance are rebased to it."""
     profile = load_profile(folder)
     meta = json.loads((folder / "profile.json").read_text())
     job_samples = job_epoch_samples or float(meta.get("dataset_samples", 1))
     per_epoch = float(job_samples) / float(meta.get("epoch_samples", 1))
     truths = {}
     for name, epochs, batch in THESIS_JOBS:
+        job = rebase_profile(profile, batch)
         spec = dataclasses.replace(
-            profile.spec,
-            name=f"mnist-{name}",
-            epochs=max(1, round(epochs * per_epoch)),
-            init_batch=batch,
+            job.spec, name=f"mnist-{name}", epochs=max(1, round(epochs * per_epoch))
         )
-        truths[spec.name] = ProfileTruth(dataclasses.replace(profile, spec=spec))
+        truths[spec.name] = ProfileTruth(dataclasses.replace(job, spec=spec))
     return truths
 
 
@@ -108,6 +108,7 @@ def arm_config(arm: str, setup: ThesisSetup) -> SimConfig:
         interval_s=setup.interval_s,
         restart_s=setup.restart_s,
         first_fit=setup.first_fit,
+        shared_host=setup.shared_host,
         autoscale=AutoscaleConfig(
             setup.min_nodes, setup.max_nodes, setup.initial_nodes, setup.provision_delay_s
         ),

@@ -201,6 +201,7 @@ def predict_arm(
         interval_s=setup.interval_s,
         restart_s=restart_s,
         first_fit=True,
+        shared_host=True,
         policy=setup.policy,
         generations=generations,
     )
@@ -227,7 +228,11 @@ def profile_scaled_job(setup: RealSetup, out: Path, log: Callable[[str], None]) 
     command += ["--steps", "20", "--batches", "64", "128", "256", "512"]
     command += ["--epochs", "12", "--train-samples", str(setup.train_samples), "--threads", "1"]
     log("measuring the profile of the scaled job: " + " ".join(command[3:]))
-    subprocess.run(command, check=True)
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"profiling the scaled job failed (exit {done.returncode}): {tail}")
+    log(done.stdout.strip())  # stdout stays the caller's (the benchmark prints only its JSON)
     return out
 
 

@@ -25,6 +25,13 @@ class EngineConfig:
     oracle: bool = True  # give policies the truth-based model (for oracle baselines)
     autoscale: AutoscaleConfig | None = None  # None: the cluster keeps its nodes
     cluster_metric: Metric = GOODPUT  # drives the autoscaler's utility band
+    #: Every node is emulated on one machine, whose cores the replicas of all jobs share (the
+    #: runtime's ``--emulate-nodes``): step times follow how many replicas compute at once.
+    shared_host: bool = False
+
+
+#: With ``shared_host``, how often the engine recounts the replicas computing (seconds).
+HOST_RECOUNT_S = 1.0
 
 
 def job_spec(job: SimJob) -> JobSpec:
@@ -54,6 +61,11 @@ def cluster_bounds(config: EngineConfig, gpus_per_node: int, size: int) -> Clust
     )
 
 
+def _computing(job: SimJob) -> bool:
+    """Its replicas train (past the restart delay, not finished)."""
+    return job.running and job.completion_time_s is None
+
+
 class SimulatedEngine:
     """Implements ``adaptsched.control.Engine`` on a virtual clock."""
 
@@ -67,10 +79,18 @@ class SimulatedEngine:
         self.gpus_per_node = max((n.gpus for n in cluster.nodes), default=1)
 
     def advance(self, now_s: float) -> list[EngineEvent]:
-        start_s, seconds = self.time_s, now_s - self.time_s
         events: list[EngineEvent] = []
-        for job in self.jobs.values():
-            events.extend(job.advance(start_s, seconds))
+        start_s = self.time_s
+        while start_s < now_s:
+            end_s = now_s
+            if self.config.shared_host:
+                end_s = min(now_s, start_s + HOST_RECOUNT_S)
+                busy = sum(j.replicas for j in self.jobs.values() if _computing(j))
+                for job in self.jobs.values():
+                    job.host_busy = busy
+            for job in self.jobs.values():
+                events.extend(job.advance(start_s, end_s - start_s))
+            start_s = end_s
         self.time_s = now_s
         return events
 

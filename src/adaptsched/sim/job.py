@@ -51,6 +51,9 @@ class SimJob:
         self.completion_time_s: float | None = None
         self.finish_left_s: float | None = None  # after the last epoch: its finishing work
         self.observed: dict[ObsKey, tuple[float, float]] = {}
+        #: Replicas computing on this job's machine, its own included (set by the engine when
+        #: the nodes share one machine's cores; 0: the nodes are machines of their own).
+        self.host_busy = 0
         self.grad: GradStats | None = None
         self._model: JobModel | None = None
         self._model_obs = -1
@@ -122,7 +125,7 @@ class SimJob:
     # -- progress --------------------------------------------------------------------------
     def _rate(self) -> float:
         """True progress per second now; records what the job measures while running."""
-        step, sync = self.truth.step_sync(self.counts, self.local_bsz)
+        step, sync = self.truth.shared_step_sync(self.counts, self.local_bsz, self.host_busy)
         key = (len(self.counts), self.replicas, self.local_bsz)
         if key not in self.observed:
             self.observed[key] = (step, sync)

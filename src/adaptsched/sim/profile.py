@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -70,6 +71,28 @@ class Profile:
     @property
     def name(self) -> str:
         return self.spec.name
+
+
+def rebase_profile(profile: Profile, init_batch: int) -> Profile:
+    """The same measurements for a job whose M0 is ``init_batch`` instead of the profile's.
+
+    A profile's validation files count progress in iterations at *its* M0 and give the
+    gradient variance at that batch (Pollux's convention, var = tr(Sigma) / M0). A job with
+    another M0 reaches the same statistical work in M0_profile / M0_job as many of its own
+    iterations, and its variance at its own M0 scales the same way; the squared gradient norm
+    and the measured step times do not depend on M0.
+    """
+    if init_batch < 1:
+        raise SimInputError(f"init_batch: must be >= 1, got {init_batch}")
+    ratio = profile.spec.init_batch / init_batch
+    validation = {
+        batch: dataclasses.replace(
+            table, progress=table.progress * ratio, grad_var=table.grad_var * ratio
+        )
+        for batch, table in profile.validation.items()
+    }
+    spec = dataclasses.replace(profile.spec, init_batch=init_batch)
+    return dataclasses.replace(profile, spec=spec, validation=validation)
 
 
 def _check_sync(path: Path, table: dict[str, np.ndarray], column: int) -> None:

@@ -52,6 +52,8 @@ class SimConfig:
     #: Give an arriving job free GPUs at once, as the runtime does (first fit), instead of
     #: waiting for the policy's next round as Pollux's simulator does.
     first_fit: bool = False
+    #: The nodes are emulated on one machine and share its cores (``EngineConfig``).
+    shared_host: bool = False
 
     def __post_init__(self) -> None:
         if self.nodes < 1 or self.gpus_per_node < 1:
@@ -101,7 +103,10 @@ def simulate_jobs(
     size = config.autoscale.initial_nodes if config.autoscale else config.nodes
     cluster = Cluster.uniform(size, config.gpus_per_node)
     engine_config = EngineConfig(
-        restart_s=config.restart_s, autoscale=config.autoscale, cluster_metric=config.metric
+        restart_s=config.restart_s,
+        autoscale=config.autoscale,
+        cluster_metric=config.metric,
+        shared_host=config.shared_host,
     )
     engine = SimulatedEngine(jobs, cluster, engine_config)
     table = JobTable()

@@ -116,6 +116,19 @@ class ProfileTruth:
             self._step_cache[key] = hit
         return hit
 
+    def shared_step_sync(
+        self, counts: Counts, local_bsz: float, host_busy: int
+    ) -> tuple[float, float]:
+        """``step_sync`` when ``host_busy`` replicas (this job's among them) compute on one
+        machine's cores, as on a cluster emulated on one machine: the compute part of a step
+        is at least what the profile measured with that many replicas on one node (they
+        competed for the same cores there), the synchronisation is the job's own."""
+        step, sync = self.step_sync(counts, local_bsz)
+        if host_busy <= sum(counts):
+            return step, sync
+        host_step, host_sync = self.step_sync((host_busy,), local_bsz)
+        return max(step - sync, host_step - host_sync) + sync, sync
+
     def _lookup(self, counts: Counts, local_bsz: float) -> tuple[float, float]:
         measured = self._placements.get(counts)
         if measured is not None:
