@@ -5,7 +5,10 @@ the same scaled job measured here, for the goodput, speed and cost arms. Errors 
 
     .venv/bin/python benchmarks/fidelity.py --json [--scale 0.04] [--out DIR]
 
-Each arm runs on the runtime for real (about 10-20 minutes at the default scale on 2 cores),
+DIR (a temporary folder by default) gets fidelity-report.json, report.md and the charts
+(real-vs-sim.png, node-lifetimes.png) of `adaptsched experiment thesis --real`.
+
+Each arm runs on the runtime for real (about 7 minutes at the default scale on 2 cores),
 so this benchmark is not part of `make test`.
 """
 
@@ -20,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from adaptsched.experiments.thesis_real import RealSetup, run_real_experiment
+from adaptsched.experiments.thesis_real_report import charts, markdown, real_comparisons
 
 ARMS = ("goodput", "speed", "cost")
 
@@ -39,7 +43,10 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     with contextlib.redirect_stdout(sys.stderr):  # `up`/`down` messages: stdout is the JSON
         report = run_real_experiment(args.arms, setup, out, args.profile, args.seeds)
+    report["comparisons"] = real_comparisons(report)
     (out / "fidelity-report.json").write_text(json.dumps(report, indent=1))
+    (out / "report.md").write_text(markdown(report))  # the same report as the experiment's
+    charts(report, out)
     arms = {}
     for arm, body in report["arms"].items():
         real, sim = body["real"], body["sim"]
