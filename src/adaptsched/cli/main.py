@@ -73,11 +73,24 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    given = list(sys.argv[1:] if argv is None else argv)
+def parse(given: list[str]) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser for the command in ``given`` and the parsed arguments."""
     command = next((a for a in given if not a.startswith("-")), None)
     parser = build_parser(command if command in SUBCOMMANDS else None)
+    script_args: list[str] | None = None
+    if command == "submit" and "--" in given:
+        # argparse takes the first "--" as its own end-of-options marker and would then read
+        # the script's arguments as ours (`submit train.py -- --epochs 3`): keep them apart.
+        cut = given.index("--")
+        given, script_args = given[:cut], given[cut + 1 :]
     args = parser.parse_args(given)
+    if script_args is not None:
+        args.rest = [*args.rest, "--", *script_args]
+    return parser, args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, args = parse(list(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
