@@ -36,9 +36,12 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=3, help="simulated runs per arm")
     parser.add_argument("--profile", type=Path, default=None, help="reuse this scaled profile")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--policy", default=RealSetup.policy, help="of the runs and predictions")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    setup = dataclasses.replace(RealSetup(), scale=args.scale, interval_s=args.interval)
+    setup = dataclasses.replace(
+        RealSetup(), scale=args.scale, interval_s=args.interval, policy=args.policy
+    )
     out = args.out or Path(tempfile.mkdtemp(prefix="adaptsched-fidelity-"))
     out.mkdir(parents=True, exist_ok=True)
     with contextlib.redirect_stdout(sys.stderr):  # `up`/`down` messages: stdout is the JSON
@@ -70,6 +73,7 @@ def main() -> int:
         "target_pct": 10.0,
         "train_samples": setup.train_samples,
         "interval_s": setup.interval_s,
+        "policy": setup.policy,
         "out": str(out),
     }
     print(json.dumps(result) if args.json else json.dumps(result, indent=1))

@@ -112,6 +112,11 @@ def _run_real(args: argparse.Namespace) -> int:
         setup = dataclasses.replace(setup, scale=args.scale)
     if args.interval is not None:
         setup = dataclasses.replace(setup, interval_s=args.interval)
+    if args.policy is not None:
+        from adaptsched.policy.registry import policy_class
+
+        policy_class(args.policy)  # a clear error for unknown policies
+        setup = dataclasses.replace(setup, policy=args.policy)
     out = args.out or Path(tempfile.mkdtemp(prefix="adaptsched-thesis-real-"))
     out.mkdir(parents=True, exist_ok=True)
     report = run_real_experiment(args.arms or ARMS, setup, out, args.profile, args.seeds)

@@ -20,6 +20,7 @@ from adaptsched.cluster.process import (
     kill_session,
 )
 from adaptsched.cluster.token import TOKEN_FILE, is_loopback
+from adaptsched.policy.registry import DEFAULT_POLICY
 
 #: How long `up` waits for the controller to answer (Ray's start dominates: seconds).
 DEFAULT_WAIT_S = 180.0
@@ -66,7 +67,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--interval", type=bounded(float, 0.5, 3600.0), default=60.0, help="seconds per round"
     )
-    parser.add_argument("--policy", default="pollux", help="scheduling policy (pollux)")
+    parser.add_argument(
+        "--policy", default=DEFAULT_POLICY, help=f"scheduling policy ({DEFAULT_POLICY})"
+    )
     parser.add_argument(
         "--stop-timeout",
         type=bounded(float, 1.0, 3600.0),

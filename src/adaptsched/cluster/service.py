@@ -43,7 +43,7 @@ from adaptsched.control import (
 from adaptsched.models import get_metric
 from adaptsched.models.hints import Hints
 from adaptsched.policy.base import NodeInfo, Policy
-from adaptsched.policy.registry import make_policy
+from adaptsched.policy.registry import DEFAULT_POLICY, make_policy
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ class RuntimeConfig:
     gpus_per_node: int = 1
     interval_s: float = 60.0
     tick_s: float = 0.5
-    policy: str = "pollux"
+    policy: str = DEFAULT_POLICY
     policy_options: dict[str, Any] = field(default_factory=dict)
     stop_timeout_s: float = 60.0
     ready_timeout_s: float = 60.0

@@ -44,7 +44,9 @@ class RealSetup:
     idle_timeout_s: float = 10.0  # an unneeded node leaves after this long idle
     restart_cost_s: float = 10.0  # the policy's restart prior until one is measured
     stop_timeout_s: float = 60.0
-    policy: str = "pollux"  # the runtime's policy; the prediction uses the same
+    #: The policy of the real runs and of their prediction (docs/fidelity.md was measured with
+    #: Pollux's genetic search; ``--policy`` picks another, the runtime's default included).
+    policy: str = "pollux"
     timeout_s: float = 3600.0  # give up on an arm after this long
 
     @property
