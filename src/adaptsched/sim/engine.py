@@ -81,7 +81,7 @@ class SimulatedEngine:
     def advance(self, now_s: float) -> list[EngineEvent]:
         events: list[EngineEvent] = []
         start_s = self.time_s
-        while start_s < now_s:
+        while True:  # at least once: a zero-length advance still reports ready and finished jobs
             end_s = now_s
             if self.config.shared_host:
                 end_s = min(now_s, start_s + HOST_RECOUNT_S)
@@ -91,6 +91,8 @@ class SimulatedEngine:
             for job in self.jobs.values():
                 events.extend(job.advance(start_s, end_s - start_s))
             start_s = end_s
+            if start_s >= now_s:
+                break
         self.time_s = now_s
         return events
 
