@@ -3,7 +3,6 @@ does, without its agent), and wait for or kill them."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -11,6 +10,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from adaptsched.cli.replicas import replica_env
 
 JOBS = Path(__file__).parent / "jobs"
 
@@ -54,16 +55,7 @@ def launch(script: str, replicas: int, args: list[str], log_dir: Path) -> Replic
     procs, logs = [], []
     log_dir.mkdir(parents=True, exist_ok=True)
     for rank in range(replicas):
-        env = dict(os.environ)
-        env.update(
-            RANK=str(rank),
-            LOCAL_RANK=str(rank),
-            WORLD_SIZE=str(replicas),
-            LOCAL_WORLD_SIZE=str(replicas),
-            MASTER_ADDR="127.0.0.1",
-            MASTER_PORT=str(port),
-            OMP_NUM_THREADS="1",
-        )
+        env = replica_env(rank, replicas, port, threads=1)  # what `adaptsched profile` gives
         log = log_dir / f"{script}-{replicas}x-{time.monotonic_ns()}-rank{rank}.log"
         with open(log, "wb") as out:
             procs.append(
