@@ -8,9 +8,15 @@ would run on the communication thread and contend with backward for the GIL). Th
 divides by the number of accumulated micro-steps, so that the gradient the optimizer sees is
 the mean over the whole batch M = K * m * (s + 1).
 
-With one replica there is no second batch size inside a step; the hook then keeps the previous
-step's gradient and pairs consecutive steps (batch B and 2B). Parameters move a little between
-the two, which biases |G|^2 slightly upward at large learning rates; it is the fallback only.
+With one replica the second batch size must come from inside the step: the squared norms of
+the first and the last micro-batch's gradients (batch m; the last is K x mean minus the sum of
+the others, so the gradients are copied once on a measured step) against the squared norm of
+the step's mean gradient (batch m (s + 1)). With accumulation the step has those micro-batches
+already; without, the trainer splits a measuring step's batch in two micro-batches (the same
+samples, the same mean gradient). Pairing two consecutive steps instead (AdaptDL's fallback)
+is biased: the parameters move between them, and under a large learning rate consecutive
+gradients point against each other, so the pair's |G|^2 estimate g_t . g_(t+1) comes out
+negative (on the MNIST job: -2.7 against +8.0 from split steps); docs/fidelity.md.
 """
 
 import time
@@ -25,10 +31,12 @@ from adaptsched.train.noise import NormSample
 class PendingExchange:
     """An exchange in flight; ``result()`` waits for it (once)."""
 
-    def __init__(self, sums: torch.Tensor, work: Any, step_batch: int, world_size: int) -> None:
+    def __init__(
+        self, sums: torch.Tensor, work: Any, batches: tuple[float, float], world_size: int
+    ) -> None:
         self._sums = sums
         self._work = work
-        self._step_batch = step_batch
+        self._batches = batches  # (small, large) batch sizes of the measured pairs
         self._world_size = world_size
 
     def result(self) -> tuple[NormSample | None, tuple[float, ...]]:
@@ -44,9 +52,7 @@ class PendingExchange:
             return None, summed
         small = float(sums[0]) / (steps * world)
         large = float(sums[1]) / steps
-        batch = self._step_batch
-        big = batch * world if world > 1 else 2 * batch
-        return NormSample(small, large, batch, big), summed
+        return NormSample(small, large, *self._batches), summed
 
 
 class GradNormState:
@@ -66,73 +72,81 @@ class GradNormState:
         self.last_hook_s = 0.0  # perf_counter() of the latest bucket handed to the hook
         self._local_sqr = torch.zeros((), dtype=torch.float64, device=self.device)
         self._global_sqr = 0.0
-        self._cross = torch.zeros((), dtype=torch.float64, device=self.device)
-        self._prev: dict[int, torch.Tensor] = {}
-        self._prev_sqr: float | None = None
+        # one replica: squared norms of the step's first and last micro-batch gradients, and the
+        # gradient summed over all micro-batches but the last (to take the last one out)
+        self._micro_sqr: list[float] = []
+        self._partial: list[torch.Tensor] | None = None
         self._sums = [0.0, 0.0, 0.0]  # small, large, steps since the last exchange
 
     # -- called from the hook, once per bucket -----------------------------------------------
-    def record_local(self, index: int, buf: torch.Tensor) -> None:
+    def record_local(self, buf: torch.Tensor) -> None:
         """``buf`` holds this replica's mean gradient over its m * (s + 1) samples."""
         self._local_sqr += torch.dot(buf, buf).double()
-        if self.world_size == 1:
-            prev = self._prev.get(index)
-            if prev is not None and prev.numel() == buf.numel():
-                self._cross += torch.dot(buf, prev).double()
-                prev.copy_(buf)
-            else:
-                self._prev[index] = buf.detach().clone()
 
-    # -- called by the trainer after backward, before the optimizer step --------------------
+    # -- called by the trainer ---------------------------------------------------------------
+    def record_micro(self, index: int, grads: list[torch.Tensor]) -> None:
+        """One replica, after the backward of micro-batch ``index`` (not the last) of a measured
+        step: ``grads`` hold the sum of the micro-batch gradients so far."""
+        if not grads:
+            return
+        if index == 0:
+            self._micro_sqr.append(float(_squared_norm(grads)))
+        if index == self.micro_steps - 2:  # the next micro-batch is the last
+            self._partial = [g.detach().clone() for g in grads]
+
     def record_reduced(self, grads: list[torch.Tensor]) -> None:
-        """``grads`` are the all-reduced (mean) gradients of every parameter."""
-        if grads:
-            dots = [torch.dot(g.flatten(), g.flatten()) for g in grads]
-            self._global_sqr = float(torch.stack(dots).double().sum())
+        """After the last backward, before the optimizer step: ``grads`` are the mean gradients
+        (all-reduced over replicas). One replica takes its last micro-batch's gradient out of
+        them: K x mean - the sum of the others."""
+        if not grads:
+            return
+        if self.world_size > 1:
+            self._global_sqr = float(_squared_norm(grads))
+        elif self._partial is not None:
+            k = float(self.micro_steps)
+            last = [k * g - s for g, s in zip(grads, self._partial, strict=True)]
+            self._micro_sqr.append(float(_squared_norm(last)))
+            self._partial = None
 
-    # -- called by the trainer, once per optimizer step --------------------------------------
     def end_step(self) -> None:
-        """Fold this step's bucket sums into the running sums (pairing steps if K = 1)."""
+        """Once per optimizer step: fold this step's pair of norms into the running sums."""
         if self.measure:
             local = float(self._local_sqr)
             pair: tuple[float, float] | None = None
             if self.world_size > 1:
                 pair = (local, self._global_sqr)
-            elif self._prev_sqr is not None:
-                small = 0.5 * (local + self._prev_sqr)
-                pair = (small, 0.25 * (local + self._prev_sqr + 2.0 * float(self._cross)))
+            elif self._micro_sqr:
+                pair = (sum(self._micro_sqr) / len(self._micro_sqr), local)
             if pair is not None:
                 self._sums[0] += pair[0]
                 self._sums[1] += pair[1]
                 self._sums[2] += 1.0
-            self._prev_sqr = local if self.world_size == 1 else None
-        else:
-            self.reset_pairing()
         self._local_sqr.zero_()
         self._global_sqr = 0.0
-        self._cross.zero_()
-
-    def reset_pairing(self) -> None:
-        """Forget the previous step (its batch size differs from the next one's)."""
-        self._prev.clear()
-        self._prev_sqr = None
+        self._micro_sqr.clear()
+        self._partial = None
 
     def exchange(self, step_batch: int, flags: tuple[float, ...] = ()) -> PendingExchange:
         """Start averaging the norm sums over replicas and summing ``flags`` over replicas, in
         one small non-blocking all-reduce; resets the sums.
 
         Collective: every replica calls it at the same step. ``step_batch`` is the local batch
-        m * (s + 1) of the steps being exchanged; flags carry decisions every replica must
-        agree on (stop, checkpoint now). The trainer collects the result at its next exchange,
-        so the all-reduce's latency (most of the trainer's overhead over plain DDP when it
-        blocked) hides behind the following steps' compute.
+        m * (s + 1) of the steps being exchanged (one replica: of the step just taken, whose
+        micro-batches hold ``step_batch / micro_steps`` samples on average); flags carry
+        decisions every replica must agree on (stop, checkpoint now). The trainer collects the
+        result at its next exchange, so the all-reduce's latency (most of the trainer's overhead
+        over plain DDP when it blocked) hides behind the following steps' compute.
         """
         sums = torch.tensor([*self._sums, *flags], dtype=torch.float64, device=self.device)
         self._sums = [0.0, 0.0, 0.0]
         work = None
         if self.world_size > 1:
             work = dist.all_reduce(sums, group=self.group, async_op=True)
-        return PendingExchange(sums, work, step_batch, self.world_size)
+        if self.world_size > 1:
+            batches = (step_batch, step_batch * self.world_size)
+        else:
+            batches = (step_batch / self.micro_steps, step_batch)
+        return PendingExchange(sums, work, batches, self.world_size)
 
 
 def grad_norm_hook(
@@ -144,7 +158,7 @@ def grad_norm_hook(
     if state.micro_steps > 1:
         buf.div_(state.micro_steps)
     if state.measure:
-        state.record_local(bucket.index(), buf)
+        state.record_local(buf)
     if state.world_size == 1:
         fut: torch.futures.Future[torch.Tensor] = torch.futures.Future()
         fut.set_result(buf)
@@ -157,3 +171,8 @@ def grad_norm_hook(
 def _first_tensor(done: torch.futures.Future[list[torch.Tensor]]) -> torch.Tensor:
     """DDP wants the hook's future to hold the bucket, the all-reduce's holds a list of it."""
     return done.value()[0]
+
+
+def _squared_norm(grads: list[torch.Tensor]) -> torch.Tensor:
+    """Sum of the squared entries of every tensor, in float64."""
+    return torch.stack([torch.dot(g.flatten(), g.flatten()) for g in grads]).double().sum()
