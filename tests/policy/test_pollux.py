@@ -282,14 +282,18 @@ def test_speed_orders_by_remaining_time_with_new_jobs_first() -> None:
 
 
 def test_speed_weights_follow_the_rank_by_remaining_time() -> None:
-    """Shortest remaining gets the largest heSRPT share; a job without a model weighs the
-    geometric mean of the others; a goodput job next to them weighs 1."""
+    """Shortest remaining gets the largest heSRPT share; a job without a model, or whose
+    throughput is still the prior's, weighs the geometric mean of the others; a goodput job
+    next to them weighs 1."""
+    from adaptsched.models.hints import PRIOR_GRAD, PRIOR_PARAMS
     from adaptsched.policy.pollux import allocation_weights
 
     speed = get_metric("speed")
+    prior = JobModel(PRIOR_PARAMS, PRIOR_GRAD, BatchLimits(64, 1024, 32, 128))
     jobs = [
         job("long", metric=speed, remaining_samples=1e8),
         job("new", model=None, metric=speed, remaining_samples=1e6),
+        job("unmeasured", model=prior, metric=speed, remaining_samples=1e6),
         job("short", metric=speed, remaining_samples=1e5),
         job("mid", metric=speed, remaining_samples=1e6),
         job("plain", metric=GOODPUT, remaining_samples=1e5),
@@ -298,6 +302,7 @@ def test_speed_weights_follow_the_rank_by_remaining_time() -> None:
     assert weights["short"] > weights["mid"] > weights["long"] > 0
     known = [weights[k] for k in ("long", "mid", "short")]
     assert weights["new"] == pytest.approx(np.exp(np.mean(np.log(known))))
+    assert weights["unmeasured"] == weights["new"]  # the prior's speed is no prediction
     assert np.exp(np.mean(np.log([*known, weights["new"]]))) == pytest.approx(1.0)
     assert weights["plain"] == 1.0
     shares = [speed.allocation_weight(r, 3) for r in (1, 2, 3)]

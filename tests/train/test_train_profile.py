@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 def test_profile_command_writes_a_loadable_profile(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
-    write_mnist_like(data, train=512, test=128)
+    write_mnist_like(data, train=2048, test=128)  # enough steps for the noise warm-up
     out = tmp_path / "mnist"
     argv = ["profile", "--out", str(out), "--data", str(data), "--replicas", "2"]
     argv += ["--local-bsz", "16", "32", "--steps", "2", "--batches", "128"]
@@ -28,14 +28,14 @@ def test_profile_command_writes_a_loadable_profile(tmp_path: Path) -> None:
     assert [(r["placement"], int(r["local_bsz"])) for r in rows] == [("2", 16), ("2", 32)]
     assert all(0 < float(r["sync_time"]) < float(r["step_time"]) for r in rows)
     meta = json.loads((out / "profile.json").read_text())
-    assert meta["init_batch"] == 64 and meta["epoch_samples"] == 512
+    assert meta["init_batch"] == 64 and meta["epoch_samples"] == 2048
     assert meta["epochs"] == 10  # the whole (tiny) data set: the job's own 10 epochs
     with open(out / "validation-128.csv") as f:
         val = list(csv.DictReader(f))
     assert len(val) == 2
-    # one statistical epoch = 512 / 64 = 8 iterations at M0; rows are written as it is crossed
-    assert 8 <= float(val[0]["progress"]) < 8 + 2.01
-    assert float(val[1]["progress"]) >= 16
+    # one statistical epoch = 2048 / 64 = 32 iterations at M0; rows are written as it is crossed
+    assert 32 <= float(val[0]["progress"]) < 32 + 2.01
+    assert float(val[1]["progress"]) >= 64
     assert all(float(r["grad_var"]) > 0 and float(r["grad_sqr"]) > 0 for r in val)
     sim_profile = pytest.importorskip("adaptsched.sim.profile")
     profile = sim_profile.load_profile(out)

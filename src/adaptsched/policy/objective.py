@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from adaptsched.models import GOODPUT, Metric, ModelInputError
+from adaptsched.models.hints import PRIOR_PARAMS
 from adaptsched.policy.base import ClusterSnapshot, Decision, JobInfo, NodeInfo
 from adaptsched.policy.speedup_cache import (
     default_speedup_table,
@@ -138,8 +139,10 @@ def priority_order(
 
 def remaining_seconds(job: JobInfo) -> float | None:
     """The job's remaining time on one replica by its own model (work left / best metric value
-    there); None when it declared no work target or has no model."""
-    if job.remaining_samples is None or job.model is None:
+    there); None when it declared no work target, has no model, or its throughput is still the
+    prior's (a placeholder for linear scaling, not a speed: ranking by it made every job that
+    had not measured yet look like the shortest one)."""
+    if job.remaining_samples is None or job.model is None or job.model.params == PRIOR_PARAMS:
         return None
     base = float(job.model.best_config(1, 1, job.metric, force_accumulation=True).objective)
     return job.remaining_samples / base if base > 0 else None
