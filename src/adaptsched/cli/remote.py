@@ -45,10 +45,15 @@ def age(seconds: float | None) -> str:
 
 
 def batch_text(job: dict[str, Any]) -> str:
+    """``local x replicas = total``, with ``x micro-steps`` before ``=`` when the job
+    accumulates gradients (the configuration of its latest report)."""
     batch = job.get("batch")
     if not batch:
         return "-"
-    return f"{batch['local_bsz']}x{batch['accum_steps'] + 1} = {batch['total']}"
+    text = f"{batch['local_bsz']}x{batch.get('replicas', 1)}"
+    if batch["accum_steps"]:
+        text += f"x{batch['accum_steps'] + 1}"
+    return f"{text} = {batch['total']}"
 
 
 def progress_text(job: dict[str, Any]) -> str:

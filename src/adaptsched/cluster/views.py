@@ -51,6 +51,7 @@ def progress_json(record: JobRecord) -> dict[str, Any]:
         return {"batch": None, "progress": None, "epoch": None}
     batch = {
         "local_bsz": hints.local_bsz,
+        "replicas": hints.replicas,
         "accum_steps": hints.accum_steps,
         "total": hints.replicas * hints.local_bsz * (hints.accum_steps + 1),
     }

@@ -62,6 +62,8 @@ class SimSource:
         if last.get("local_bsz"):
             batch = {k: last[k] for k in ("local_bsz", "accum_steps")}
             batch["total"] = last["total_batch"]
+            per_replica = last["local_bsz"] * (last["accum_steps"] + 1)
+            batch["replicas"] = round(last["total_batch"] / per_replica)
         model = None
         if "goodput" in last:
             model = {k: last[k] for k in ("throughput", "efficiency", "goodput", "fitted")}

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from adaptsched.experiments.thesis import THESIS_JOBS, ThesisSetup, arm_summary, run_arm
+from adaptsched.policy.registry import DEFAULT_POLICY
 
 #: MNIST's training set.
 MNIST_SAMPLES = 60000
@@ -44,9 +45,10 @@ class RealSetup:
     idle_timeout_s: float = 10.0  # an unneeded node leaves after this long idle
     restart_cost_s: float = 10.0  # the policy's restart prior until one is measured
     stop_timeout_s: float = 60.0
-    #: The policy of the real runs and of their prediction (docs/fidelity.md was measured with
-    #: Pollux's genetic search; ``--policy`` picks another, the runtime's default included).
-    policy: str = "pollux"
+    #: The policy of the real runs and of their prediction: the runtime's default. It is
+    #: deterministic, so both sides break ties between equal jobs alike (with the genetic
+    #: search each side draws its own order, docs/fidelity.md); ``--policy`` picks another.
+    policy: str = DEFAULT_POLICY
     timeout_s: float = 3600.0  # give up on an arm after this long
 
     @property

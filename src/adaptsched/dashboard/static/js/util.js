@@ -103,9 +103,11 @@ export function stateBadge(job) {
   return el("span", {}, el("span", { class: `state ${job.state}` }, job.state), job.reason ? el("span", { class: "reason" }, job.reason) : null);
 }
 
+// local × replicas (× micro-steps when the job accumulates) = total, as `adaptsched jobs`
 export function batchText(batch) {
   if (!batch) return "-";
-  return `${batch.local_bsz}×${batch.accum_steps + 1} = ${batch.total}`;
+  const steps = batch.accum_steps ? `×${batch.accum_steps + 1}` : "";
+  return `${batch.local_bsz}×${batch.replicas ?? 1}${steps} = ${batch.total}`;
 }
 
 export function progressBar(share) {
