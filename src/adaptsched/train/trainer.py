@@ -48,12 +48,12 @@ from adaptsched.train.wrapper import AdaptiveDataParallel
 log = logging.getLogger(__name__)
 
 #: One replica without accumulation measures gradient norms on every this-many-th step, split
-#: in two micro-batches (a split step costs a little more: ~1 % at batch 64 on the MNIST job).
+#: in two micro-batches (on the MNIST job at batch 64 a split step takes ~8 % longer: ~2 % in all).
 SPLIT_STRIDE = 4
 #: The job's first optimizer steps measure no gradient norms. An untrained model's first steps
 #: are a transient: on the MNIST job one pair at step 3 measured |G|^2 = 237 where the full
 #: training set's gradient had 1-3, and the smoothed estimate (an average over ~100 pairs)
-#: carried it for epochs: 20.6 after the first epoch against 3.3 without it (docs/fidelity.md).
+#: carried it for epochs: 20.6 after the first epoch against 5.0 without it (docs/fidelity.md).
 NOISE_WARMUP_STEPS = 5
 
 
