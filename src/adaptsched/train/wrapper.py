@@ -39,14 +39,18 @@ class AdaptiveDataParallel(nn.Module):
         """After a synchronising backward: hand the reduced gradients to the norm state."""
         state = self.grad_state
         if state.measure and (state.world_size > 1 or state.micro_steps > 1):
-            grads = [p.grad for p in self.ddp.module.parameters() if p.grad is not None]
+            grads = self._grads()
             state.record_reduced(grads)
 
     def record_micro(self, index: int) -> None:
         """One replica, after the backward of a measured step's micro-batch ``index`` (not the
         last): the micro-batch gradients are the small-batch half of the noise-scale pair."""
-        grads = [p.grad for p in self.ddp.module.parameters() if p.grad is not None]
+        grads = self._grads()
         self.grad_state.record_micro(index, grads)
+
+    def _grads(self) -> list[torch.Tensor]:
+        """The gradients the last backward left on the user's model's parameters."""
+        return [p.grad for p in self.ddp.module.parameters() if p.grad is not None]
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         if self.accumulating and torch.is_grad_enabled():
