@@ -35,12 +35,22 @@ def main() -> int:
     parser.add_argument("--arms", nargs="+", default=list(ARMS))
     parser.add_argument("--seeds", type=int, default=3, help="simulated runs per arm")
     parser.add_argument("--profile", type=Path, default=None, help="reuse this scaled profile")
+    parser.add_argument(
+        "--step-times-once",
+        action="store_true",
+        help="predict every arm from the profile's step times (default: re-measured on each "
+        "arm's started cluster just before its jobs)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--policy", default=RealSetup.policy, help="of the runs and predictions")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     setup = dataclasses.replace(
-        RealSetup(), scale=args.scale, interval_s=args.interval, policy=args.policy
+        RealSetup(),
+        scale=args.scale,
+        interval_s=args.interval,
+        policy=args.policy,
+        step_times_per_arm=not args.step_times_once,
     )
     out = args.out or Path(tempfile.mkdtemp(prefix="adaptsched-fidelity-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -63,6 +73,10 @@ def main() -> int:
             "real_restarts_per_job": real["restarts_per_job"],
             "sim_restarts_per_job": round(sim["restarts_per_job"], 2),
             "restart_delay_s": body["sim_inputs"]["restart_s"],
+            "step_s_1x64": {  # one replica at local batch 64: the jobs' commonest step
+                "profile": body["sim_inputs"]["step_times"].get("1x64"),
+                "real": real["step_times"].get("1x64"),
+            },
             "provision_delay_s": body["sim_inputs"]["provision_delay_s"],
         }
     errors = [abs(v[k]) for v in arms.values() for k in ("jct_error_pct", "node_seconds_error_pct")

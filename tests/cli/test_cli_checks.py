@@ -154,6 +154,9 @@ def test_experiment_refusals(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
     assert "argument --seeds: must be an integer in [1, 100]" in refusal(
         ["experiment", "thesis", "--seeds", "0"], capsys
     )
+    assert refusal(["experiment", "thesis", "--step-times-once"], capsys).endswith(
+        "--step-times-once: only used with --real"
+    )
     blocker = tmp_path / "f"
     blocker.write_text("")
     line = refusal(["experiment", "thesis", "--out", str(blocker)], capsys)

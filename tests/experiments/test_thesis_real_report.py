@@ -34,6 +34,7 @@ def _real_like(sim: dict, slower: float) -> dict:
         "restarts_per_job": 0.0,
         "accuracy": dict.fromkeys(jobs, 0.9),
         "quality": 0.9,
+        "step_times": {"1x64": 0.12 * slower, "11x128": 0.3},
     }
 
 
@@ -47,7 +48,11 @@ def test_report_puts_real_and_simulated_side_by_side(tmp_path: Path) -> None:
         report["arms"][arm] = {
             "real": real,
             "sim": sim,
-            "sim_inputs": {"restart_s": 8.0, "provision_delay_s": 5.0},
+            "sim_inputs": {
+                "restart_s": 8.0,
+                "provision_delay_s": 5.0,
+                "step_times": {"1x64": 0.125, "2x64": 0.14},
+            },
             "jct_error_pct": pct_error(sim["mean_jct_s"], real["mean_jct_s"]),
             "node_seconds_error_pct": pct_error(sim["node_seconds"], real["node_seconds"]),
         }
@@ -61,5 +66,7 @@ def test_report_puts_real_and_simulated_side_by_side(tmp_path: Path) -> None:
     report["comparisons"] = rows
     text = markdown(report)
     assert "| cost | job4 |" in text and "-9.1 %" in text
+    assert "| goodput | 1x64 | 0.1250 | 0.1200 | +4.2 % |" in text  # only rows both sides have
+    assert "11x128" not in text and "2x64" not in text
     paths = charts(report, tmp_path)
     assert all(p.stat().st_size > 5000 for p in paths)

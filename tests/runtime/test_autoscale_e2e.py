@@ -7,6 +7,7 @@ started on a node that was not up."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -86,5 +87,7 @@ def test_the_experiment_reads_its_figures_from_the_runtimes_records(autoscaled: 
     assert len(figures["node_lifetimes_s"]) >= 2 and span < figures["node_seconds"] <= 3 * span
     delays = figures["restart_delays_s"]
     assert 1 <= len(delays) <= job["generation"] and all(0 < d < 60 for d in delays), delays
+    steps = figures["step_times"]  # what the jobs' trainers measured, keyed like a profile's
+    assert steps and all(re.fullmatch(r"[1-9]+x\d+", k) and 0 < v < 10 for k, v in steps.items())
     provision = measured_provision_s(rt.state_dir)
     assert provision is not None and 0 < provision < 60, provision

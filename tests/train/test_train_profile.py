@@ -41,3 +41,40 @@ def test_profile_command_writes_a_loadable_profile(tmp_path: Path) -> None:
     profile = sim_profile.load_profile(out)
     assert sorted(profile.validation) == [128]
     assert profile.spec.init_batch == 64
+
+
+def test_profile_step_times_only_reuses_the_statistics(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """--statistics-from re-measures the machine's step times and copies the gradient
+    statistics (they do not depend on the machine's speed); a mismatched source is refused
+    before anything is measured."""
+    data = tmp_path / "data"
+    data.mkdir()
+    write_mnist_like(data, train=1024, test=64)
+    common = ["--data", str(data), "--train-samples", "0", "--test-samples", "0"]
+    source = tmp_path / "full"
+    argv = ["profile", "--out", str(source), "--replicas", "1", "--local-bsz", "32"]
+    argv += ["--steps", "2", "--batches", "64", "--epochs", "1", "--val-replicas", "1"]
+    assert main(argv + common) == 0
+    out = tmp_path / "steps"
+    argv = ["profile", "--out", str(out), "--replicas", "1", "2", "--local-bsz", "16"]
+    argv += ["--steps", "2", "--statistics-from", str(source)]
+    assert main(argv + common) == 0
+    with open(out / "placements.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["placement"], int(r["local_bsz"])) for r in rows] == [("1", 16), ("2", 16)]
+    assert sorted(p.name for p in out.glob("validation-*.csv")) == ["validation-64.csv"]
+    assert (out / "validation-64.csv").read_text() == (source / "validation-64.csv").read_text()
+    meta = json.loads((out / "profile.json").read_text())["measured"]
+    source_meta = json.loads((source / "profile.json").read_text())["measured"]
+    assert meta["validation_batches"] == [64] and meta["validation_replicas"] == 1
+    assert meta["statistics_from"]["date_utc"] == source_meta["date_utc"]
+    refused = tmp_path / "refused"
+    argv = ["profile", "--out", str(refused), "--statistics-from", str(source)]
+    capsys.readouterr()
+    assert main([*argv, "--data", str(data), "--train-samples", "512", "--replicas", "1"]) == 2
+    assert "at 1024 samples per epoch, not 'mnist' at 512" in capsys.readouterr().err
+    assert main([*argv[:-1], str(tmp_path / "missing"), *common]) == 2
+    assert "no readable profile.json" in capsys.readouterr().err
+    assert not refused.exists()

@@ -53,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     real.add_argument(
         "--interval", type=bounded(float, 1.0, 600.0), default=None, help="seconds per round (10)"
     )
+    real.add_argument(
+        "--step-times-once",
+        action="store_true",
+        help="predict every arm from the profile's step times (default: re-measured on each "
+        "arm's started cluster just before its jobs are submitted)",
+    )
 
 
 def _arms() -> tuple[str, ...]:
@@ -63,6 +69,7 @@ def _arms() -> tuple[str, ...]:
 
 def _check_real_flags(args: argparse.Namespace) -> None:
     given = [f for f in ("scale", "arms", "interval") if getattr(args, f) is not None]
+    given += ["step-times-once"] if args.step_times_once else []
     if given and not args.real:
         raise ValueError(f"--{given[0]}: only used with --real")
     for arm in args.arms or ():
@@ -112,6 +119,8 @@ def _run_real(args: argparse.Namespace) -> int:
         setup = dataclasses.replace(setup, scale=args.scale)
     if args.interval is not None:
         setup = dataclasses.replace(setup, interval_s=args.interval)
+    if args.step_times_once:
+        setup = dataclasses.replace(setup, step_times_per_arm=False)
     if args.policy is not None:
         from adaptsched.policy.registry import policy_class
 

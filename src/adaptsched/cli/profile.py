@@ -23,6 +23,7 @@ import logging
 import os
 import platform
 import shlex
+import shutil
 import sys
 import time
 from datetime import UTC, datetime
@@ -45,7 +46,7 @@ MAX_PROCESSES = 64
 JOB_DEFAULTS = {"train_samples": 15000, "test_samples": 10000}
 DEFAULT_BATCHES = [64, 128, 256, 512]
 DEFAULT_TIMEOUT_S = 3600.0
-JOB_ONLY = ("data", "train_samples", "test_samples")
+JOB_ONLY = ("data", "train_samples", "test_samples", "statistics_from")
 SCRIPT_ONLY = ("job_epochs", "timeout")
 
 
@@ -92,6 +93,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds one run of the script may take (--script; default 3600)",
     )
     parser.add_argument(
+        "--statistics-from",
+        type=Path,
+        default=None,
+        metavar="PROFILE",
+        help="measure step times only; take the gradient statistics from this profile of the "
+        "same job (--job only)",
+    )
+    parser.add_argument(
         "script_args", nargs="*", metavar="-- ARGS", help="the script's own arguments"
     )
 
@@ -102,10 +111,12 @@ def _check_mode(args: argparse.Namespace) -> None:
     if args.script is not None:
         for name in JOB_ONLY:
             if getattr(args, name) is not None:
-                raise ValueError(
-                    f"{flag[name]}: applies to --job only; give the script its own "
-                    "arguments after --"
+                hint = (
+                    ""
+                    if name == "statistics_from"
+                    else "; give the script its own arguments after --"
                 )
+                raise ValueError(f"{flag[name]}: applies to --job only{hint}")
         return
     if args.script_args:
         raise ValueError(f"arguments {args.script_args}: only --script takes arguments after --")
@@ -204,6 +215,7 @@ def run(args: argparse.Namespace) -> int:
     job = get_profile_job(args.job)
     train_len = len(job.datasets(args.data)[0])
     epoch_samples = check_plan(args, job, train_len)
+    reused = _reused_statistics(args.statistics_from, job.name, epoch_samples)
     out = output_dir(args.out, "--out")
     opts = RunOptions(args.job, args.data, args.train_samples, args.test_samples, args.threads)
     start_s = time.monotonic()
@@ -223,11 +235,14 @@ def run(args: argparse.Namespace) -> int:
     _write_csv(
         out / "placements.csv", ["placement", "local_bsz", "step_time", "sync_time"], placement_rows
     )
-    for batch in args.batches:
+    for batch in args.batches if reused is None else []:
         rows = measure_validation(opts, args.val_replicas, batch, args.epochs)
         keys = ["progress", "iteration", "metric", "grad_sqr", "grad_var"]
         _write_csv(out / f"validation-{batch}.csv", keys, [[r[k] for k in keys] for r in rows])
         log.info("batch %d: accuracy %s", batch, [round(r["metric"], 4) for r in rows])
+    statistics = _statistics_meta(args)
+    if reused is not None:
+        statistics = _copy_statistics(args.statistics_from, reused, out)
     finish_s = measure_finish(opts)
     log.info("final evaluation (%d test samples): %.2f s", args.test_samples, finish_s)
     meta = {
@@ -255,15 +270,54 @@ def run(args: argparse.Namespace) -> int:
             "replicas": args.replicas,
             "local_bsz": args.local_bsz,
             "steps_per_row": args.steps,
-            "validation_batches": args.batches,
-            "validation_replicas": args.val_replicas,
-            "validation_epochs": args.epochs,
             "test_samples": args.test_samples,
+            **statistics,
         },
     }
     (out / "profile.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"profile written to {out} in {meta['measured']['wall_s']} s")
     return 0
+
+
+def _statistics_meta(args: argparse.Namespace) -> dict[str, object]:
+    return {
+        "validation_batches": args.batches,
+        "validation_replicas": args.val_replicas,
+        "validation_epochs": args.epochs,
+    }
+
+
+def _reused_statistics(source: Path | None, job: str, epoch_samples: int) -> dict | None:
+    """The profile whose gradient statistics ``--statistics-from`` reuses (checked before
+    anything is measured: the same job at the same epoch length), or None."""
+    if source is None:
+        return None
+    try:
+        meta = json.loads((source / "profile.json").read_text())
+    except (OSError, ValueError) as err:
+        raise ValueError(f"--statistics-from {source}: no readable profile.json ({err})") from None
+    if meta.get("job") != job or meta.get("epoch_samples") != epoch_samples:
+        raise ValueError(
+            f"--statistics-from {source}: a profile of job {meta.get('job')!r} at "
+            f"{meta.get('epoch_samples')} samples per epoch, not {job!r} at {epoch_samples}"
+        )
+    if not list(source.glob("validation-*.csv")):
+        raise ValueError(f"--statistics-from {source}: no validation-*.csv files")
+    return meta
+
+
+def _copy_statistics(source: Path, meta: dict, out: Path) -> dict[str, object]:
+    """Gradient statistics do not depend on the machine's speed: copy them, and say whence."""
+    for path in source.glob("validation-*.csv"):
+        shutil.copyfile(path, out / path.name)
+    measured = meta.get("measured", {})
+    keys = ("validation_batches", "validation_replicas", "validation_epochs")
+    return {k: measured.get(k) for k in keys} | {
+        "statistics_from": {
+            "date_utc": measured.get("date_utc"),
+            "command": measured.get("command"),
+        }
+    }
 
 
 def _run_script(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ is what the simulator models: step times, statistical efficiency and the policy'
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import statistics
 import sys
@@ -50,6 +51,10 @@ class RealSetup:
     #: search each side draws its own order, docs/fidelity.md); ``--policy`` picks another.
     policy: str = DEFAULT_POLICY
     timeout_s: float = 3600.0  # give up on an arm after this long
+    #: Re-measure the profile's step times on each arm's started cluster just before its jobs
+    #: are submitted (the gradient statistics are kept): this machine's speed moves 20-40 %
+    #: within a day, and the runtime's own processes share its cores (docs/fidelity.md).
+    step_times_per_arm: bool = True
 
     @property
     def train_samples(self) -> int:
@@ -79,8 +84,10 @@ def run_real_arm(
     setup: RealSetup,
     state_dir: Path,
     progress: Callable[[str], None] | None = None,
+    before_jobs: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    """One arm on the runtime: up, submit the five jobs, wait for all of them, collect, down."""
+    """One arm on the runtime: up, submit the five jobs, wait for all of them, collect, down.
+    ``before_jobs`` runs once the cluster is up, before the jobs are submitted."""
     from adaptsched.cli.main import main as cli
     from adaptsched.client import Client
 
@@ -96,6 +103,8 @@ def run_real_arm(
     try:
         client = Client.connect(state_dir)
         _wait_for_nodes(client, setup.min_nodes)  # the thesis's cluster starts with its node
+        if before_jobs is not None:
+            before_jobs()
         submit_thesis_jobs(client, setup.train_samples, metric)
         start = time.monotonic()
         jobs: list[dict[str, Any]] = []
@@ -142,6 +151,7 @@ def collect_real(state_dir: Path, jobs: Sequence[dict[str, Any]]) -> dict[str, A
                 left - joined, 0.0
             )
         delays = restart_delays(store, [j["id"] for j in jobs])
+        step_times = run_step_times(store, [j["id"] for j in jobs])
     finally:
         store.close()
     accuracy = {j["name"]: _accuracy(state_dir / "jobs" / j["id"] / "summary.json") for j in jobs}
@@ -160,7 +170,24 @@ def collect_real(state_dir: Path, jobs: Sequence[dict[str, Any]]) -> dict[str, A
         "quality": statistics.fmean(known) if known else float("nan"),
         "restart_delay_s": statistics.median(delays) if delays else None,
         "restart_delays_s": delays,
+        "step_times": step_times,
     }
+
+
+def run_step_times(store: Any, job_ids: Sequence[str]) -> dict[str, float]:
+    """The step times the jobs measured while they ran, averaged over the jobs by step count,
+    keyed like the profile's (``_step_times``): "placement x local batch" -> seconds."""
+    from adaptsched.cluster.profile_export import placement_of
+
+    sums: dict[str, list[float]] = {}
+    for job_id in job_ids:
+        history = list(store.hints_history(job_id))
+        for row in history[-1][2]["observations"] if history else []:
+            key = f"{placement_of(row['nodes'], row['replicas'])}x{row['local_bsz']}"
+            total = sums.setdefault(key, [0.0, 0.0])
+            total[0] += row["step_time"] * row["count"]
+            total[1] += row["count"]
+    return {k: round(t / n, 4) for k, (t, n) in sorted(sums.items()) if n > 0}
 
 
 def restart_delays(store: Any, job_ids: Sequence[str]) -> list[float]:
@@ -219,25 +246,55 @@ def predict_arm(
     return summary
 
 
-def profile_scaled_job(setup: RealSetup, out: Path, log: Callable[[str], None]) -> Path:
-    """Measure the scaled MNIST job on this machine (``adaptsched profile``): step times at
-    1 and 2 replicas, one thread each as the runtime gives them, and the gradient statistics
-    over the first epochs of the scaled data set."""
-    import subprocess
+#: The placements the profile times: 1 and 2 replicas, one thread each as the runtime gives
+#: them, at the local batches the jobs use.
+PROFILE_PLACEMENTS = ["--replicas", "1", "2", "--local-bsz", "32", "64", "128", "--threads", "1"]
 
+
+def profile_scaled_job(setup: RealSetup, out: Path, log: Callable[[str], None]) -> Path:
+    """Measure the scaled MNIST job on this machine (``adaptsched profile``): step times and
+    the gradient statistics over the first epochs of the scaled data set."""
     if (out / "profile.json").is_file():
         return out
+    flags = [*PROFILE_PLACEMENTS, "--steps", "20", "--batches", "64", "128", "256", "512"]
+    _profile([*flags, "--epochs", "12"], setup, out, log, "the profile of the scaled job")
+    return out
+
+
+def measure_step_times(
+    setup: RealSetup, source: Path, out: Path, log: Callable[[str], None]
+) -> Path:
+    """A copy of profile ``source`` with its step times measured again now (``adaptsched
+    profile --statistics-from``): the machine's speed at the time of the run."""
+    flags = [*PROFILE_PLACEMENTS, "--steps", "40", "--statistics-from", str(source)]
+    _profile(flags, setup, out, log, "the step times on the started cluster")
+    return out
+
+
+def _profile(
+    flags: list[str], setup: RealSetup, out: Path, log: Callable[[str], None], what: str
+) -> None:
+    import subprocess
+
     command = [sys.executable, "-m", "adaptsched.cli.main", "profile", "--job", "mnist"]
-    command += ["--out", str(out), "--replicas", "1", "2", "--local-bsz", "32", "64", "128"]
-    command += ["--steps", "20", "--batches", "64", "128", "256", "512"]
-    command += ["--epochs", "12", "--train-samples", str(setup.train_samples), "--threads", "1"]
-    log("measuring the profile of the scaled job: " + " ".join(command[3:]))
+    command += ["--out", str(out), "--train-samples", str(setup.train_samples), *flags]
+    log(f"measuring {what}: " + " ".join(command[3:]))
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"profiling the scaled job failed (exit {done.returncode}): {tail}")
+        raise RuntimeError(f"measuring {what} failed (exit {done.returncode}): {tail}")
     log(done.stdout.strip())  # stdout stays the caller's (the benchmark prints only its JSON)
-    return out
+
+
+def _step_times(profile: Path) -> dict[str, float]:
+    """The profile's step times, "placement x local batch" -> seconds (for the report)."""
+    import csv
+
+    with open(profile / "placements.csv") as f:
+        return {
+            f"{r['placement']}x{r['local_bsz']}": round(float(r["step_time"]), 4)
+            for r in csv.DictReader(f)
+        }
 
 
 def measured_provision_s(state_dir: Path) -> float | None:
@@ -281,14 +338,25 @@ def run_real_experiment(
     }
     for arm in arms:
         state_dir = Path(tempfile.mkdtemp(prefix=f"adaptsched-{arm}-", dir=out))
-        real = run_real_arm(arm, setup, state_dir, log)
+        arm_profile, before_jobs = profile_dir, None
+        if setup.step_times_per_arm:
+            arm_profile = state_dir / "profile"
+            before_jobs = functools.partial(
+                measure_step_times, setup, profile_dir, arm_profile, log
+            )
+        real = run_real_arm(arm, setup, state_dir, log, before_jobs)
         restart_s = real["restart_delay_s"] or setup.restart_cost_s
         provision_s = measured_provision_s(state_dir) or 0.0
-        sim = predict_arm(arm, profile_dir, setup, restart_s, provision_s, seeds)
+        sim = predict_arm(arm, arm_profile, setup, restart_s, provision_s, seeds)
         report["arms"][arm] = {
             "real": real,
             "sim": sim,
-            "sim_inputs": {"restart_s": restart_s, "provision_delay_s": provision_s},
+            "sim_inputs": {
+                "restart_s": restart_s,
+                "provision_delay_s": provision_s,
+                "profile": str(arm_profile),
+                "step_times": _step_times(arm_profile),
+            },
             "jct_error_pct": pct_error(sim["mean_jct_s"], real["mean_jct_s"]),
             "node_seconds_error_pct": pct_error(sim["node_seconds"], real["node_seconds"]),
         }

@@ -96,6 +96,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{sim['node_seconds']:.0f} | {_pct(body['node_seconds_error_pct'])} | "
             f"{_lifetimes(real)} | {_lifetimes(sim)} | {body['sim_inputs']['restart_s']:.1f} s |"
         )
+    lines += _step_time_lines(report)
     rows = report.get("comparisons") or []
     if rows:
         lines += [
@@ -117,6 +118,27 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{_pct(row['thesis_node_time_change_pct'])} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _step_time_lines(report: dict[str, Any]) -> list[str]:
+    """Per arm, the step times the prediction used next to those the real jobs measured (the
+    largest single cause of a JCT error, docs/fidelity.md); the rows the real jobs ran."""
+    lines = [
+        "",
+        "## Step times: the prediction's profile and the real jobs' own (seconds)",
+        "",
+        "| arm | replicas x local batch | profile | real | difference |",
+        "|---|---|---|---|---|",
+    ]
+    rows = 0
+    for arm, body in report["arms"].items():
+        profile = body["sim_inputs"].get("step_times", {})
+        for key, real in body["real"].get("step_times", {}).items():
+            if key in profile:
+                change = _pct((profile[key] - real) / real * 100.0)
+                lines.append(f"| {arm} | {key} | {profile[key]:.4f} | {real:.4f} | {change} |")
+                rows += 1
+    return lines if rows else []
 
 
 def _lifetimes(side: dict[str, Any]) -> str:
