@@ -329,3 +329,31 @@ def test_move_factor_charges_speeds_least_move_cost() -> None:
     assert move_factor(job("b", metric=get_metric("speed"), **old)) == pytest.approx(0.8)
     young = {"age_s": 60.0, "restarts": 1}  # Pollux's own factor is lower than the cap
     assert move_factor(job("c", metric=get_metric("speed"), **young)) == restart_factor(60.0, 1)
+
+
+@pytest.mark.parametrize("policy", ["pollux", "pollux-milp"])
+def test_speed_charges_a_waiting_job_its_start(policy: str) -> None:
+    """SRPT with setup times: a waiting job outranks a running one only when it is shorter by
+    more than a start costs; otherwise close predictions would swap GPUs on every refit."""
+    from adaptsched.policy.objective import priority_order, remaining_if_used, remaining_seconds
+    from adaptsched.policy.registry import make_policy
+
+    speed = get_metric("speed")
+    running = job("running", metric=speed, remaining_samples=1.0e6, allocation=("n0",))
+    waiting = job("waiting", metric=speed, remaining_samples=0.98e6)
+    base = remaining_seconds(running)
+    gap = base - remaining_seconds(waiting)
+    assert gap > 0
+    for restart_s, first in ((2 * gap, "running"), (gap / 2, "waiting")):
+        snap = ClusterSnapshot(
+            time_s=0.0,
+            nodes=cluster(1, gpus=1),
+            jobs=(running, waiting),
+            cluster_metric=speed,
+            restart_s=restart_s,
+        )
+        remaining = remaining_if_used(snap)
+        assert remaining == {"running": base, "waiting": pytest.approx(base - gap + restart_s)}
+        assert priority_order(snap.jobs, speed, remaining)[0].job_id == first
+        allocations = make_policy(policy, seed=0).decide(snap).allocations
+        assert allocations[first] == ("n0",), (restart_s, allocations)

@@ -260,3 +260,33 @@ def test_nodes_on_one_machine_share_its_cores() -> None:
     for a, b in zip(apart, together, strict=True):
         assert b / a == pytest.approx(shared / alone, rel=0.05)
     assert run(("job1",), True) == pytest.approx(run(("job1",), False))
+
+
+def test_side_by_side_copies_measured_in_host_csv_set_the_shared_step() -> None:
+    """With ``host.csv`` (unsynchronised copies of the job side by side), a one-replica job
+    sharing the machine computes as fast as those copies did, not as slowly as a
+    synchronising two-replica job, whose compute part carries overlapped communication;
+    never faster than it ran alone."""
+    import dataclasses
+
+    import numpy as np
+
+    from adaptsched.experiments.thesis import bundled_profile_dir
+    from adaptsched.sim.profile import load_profile
+    from adaptsched.sim.truth import ProfileTruth
+
+    profile = load_profile(bundled_profile_dir())
+    alone, _ = ProfileTruth(profile).step_sync((1,), 64)
+    two, two_sync = ProfileTruth(profile).step_sync((2,), 64)
+    side = 1.05 * alone
+    host = {2: (np.array([32.0, 64.0, 128.0]), np.array([side / 2, side, 2 * side]))}
+    truth = ProfileTruth(dataclasses.replace(profile, host=host))
+    assert side < two - two_sync
+    assert truth.shared_step_sync((1,), 64, 2) == (pytest.approx(side), 0.0)
+    assert truth.shared_step_sync((1,), 48, 2)[0] == pytest.approx(0.75 * side)
+    faster = {2: (np.array([64.0]), np.array([0.5 * alone]))}
+    quick = ProfileTruth(dataclasses.replace(profile, host=faster))
+    assert quick.shared_step_sync((1,), 64, 2) == (pytest.approx(alone), 0.0)
+    # three replicas busy: no host row for 3, so the one-node placement's compute part
+    three, three_sync = truth.step_sync((3,), 64)
+    assert truth.shared_step_sync((1,), 64, 3)[0] == pytest.approx(max(three - three_sync, alone))

@@ -25,6 +25,22 @@ def test_profile_loads(tmp_path: Path) -> None:
     assert profile.spec.epochs == 4
     assert sorted(profile.validation) == [8, 64]
     assert profile.scalability is not None
+    assert profile.host == {}  # host.csv is optional
+
+
+def test_host_table_loads_and_bad_rows_are_named(tmp_path: Path) -> None:
+    folder = write_profile(tmp_path)
+    (folder / "host.csv").write_text(
+        "replicas,local_bsz,step_time\n2,64,0.2\n2,16,0.05\n2,64,0.3\n3,16,0.09\n"
+    )
+    host = load_profile(folder).host
+    assert sorted(host) == [2, 3]
+    assert host[2][0].tolist() == [16.0, 64.0] and host[2][1].tolist() == pytest.approx(
+        [0.05, 0.25]
+    )
+    _corrupt(folder / "host.csv", 3, 3, "-1")
+    with pytest.raises(SimInputError, match=r"host.csv:3:3: .*step_time"):
+        load_profile(folder)
 
 
 @pytest.mark.parametrize(

@@ -27,6 +27,10 @@ def test_profile_command_writes_a_loadable_profile(tmp_path: Path) -> None:
         rows = list(csv.DictReader(f))
     assert [(r["placement"], int(r["local_bsz"])) for r in rows] == [("2", 16), ("2", 32)]
     assert all(0 < float(r["sync_time"]) < float(r["step_time"]) for r in rows)
+    with open(out / "host.csv") as f:  # two unsynchronised copies side by side
+        host = list(csv.DictReader(f))
+    assert [(int(r["replicas"]), int(r["local_bsz"])) for r in host] == [(2, 16), (2, 32)]
+    assert all(float(r["step_time"]) > 0 for r in host)
     meta = json.loads((out / "profile.json").read_text())
     assert meta["init_batch"] == 64 and meta["epoch_samples"] == 2048
     assert meta["epochs"] == 10  # the whole (tiny) data set: the job's own 10 epochs
@@ -41,6 +45,7 @@ def test_profile_command_writes_a_loadable_profile(tmp_path: Path) -> None:
     profile = sim_profile.load_profile(out)
     assert sorted(profile.validation) == [128]
     assert profile.spec.init_batch == 64
+    assert sorted(profile.host) == [2] and profile.host[2][0].tolist() == [16.0, 32.0]
 
 
 def test_profile_step_times_only_reuses_the_statistics(
@@ -64,6 +69,7 @@ def test_profile_step_times_only_reuses_the_statistics(
     with open(out / "placements.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["placement"], int(r["local_bsz"])) for r in rows] == [("1", 16), ("2", 16)]
+    assert (out / "host.csv").is_file() and not (source / "host.csv").exists()
     assert sorted(p.name for p in out.glob("validation-*.csv")) == ["validation-64.csv"]
     assert (out / "validation-64.csv").read_text() == (source / "validation-64.csv").read_text()
     meta = json.loads((out / "profile.json").read_text())["measured"]

@@ -8,9 +8,11 @@ user's own script, unchanged, in the trainer's profiling mode
 (:mod:`adaptsched.cli.profile_script`).
 
 Writes ``placements.csv`` (step and sync time per replica count and local batch; placement
-"2" is one node with 2 replicas), ``validation-<M>.csv`` (per statistical epoch at total batch
-M: progress in iterations at M0, test accuracy, grad_sqr, grad_var at M0) and ``profile.json``
-(the job's constants plus where, when and how it was measured). Format:
+"2" is one node with 2 replicas), with ``--job`` also ``host.csv`` (one replica's step time
+while K unsynchronised copies of the job share the machine), ``validation-<M>.csv`` (per
+statistical epoch at total batch M: progress in iterations at M0, test accuracy, grad_sqr,
+grad_var at M0) and ``profile.json`` (the job's constants plus where, when and how it was
+measured). Format:
 docs/profile-format.md. torch loads only when the command runs.
 """
 
@@ -209,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
         get_profile_job,
         measure_finish,
         measure_placements,
+        measure_side_by_side,
         measure_validation,
     )
 
@@ -235,6 +238,14 @@ def run(args: argparse.Namespace) -> int:
     _write_csv(
         out / "placements.csv", ["placement", "local_bsz", "step_time", "sync_time"], placement_rows
     )
+    host_rows = []
+    for copies in [r for r in args.replicas if r > 1]:
+        for row in measure_side_by_side(opts, copies, args.local_bsz, args.steps):
+            host_rows.append([copies, row["local_bsz"], row["step_time"]])
+            log.info("%d copies side by side, local batch %d: %.4f s/step", copies,
+                     row["local_bsz"], row["step_time"])  # fmt: skip
+    if host_rows:
+        _write_csv(out / "host.csv", ["replicas", "local_bsz", "step_time"], host_rows)
     for batch in args.batches if reused is None else []:
         rows = measure_validation(opts, args.val_replicas, batch, args.epochs)
         keys = ["progress", "iteration", "metric", "grad_sqr", "grad_var"]

@@ -266,7 +266,7 @@ def measure_step_times(
 ) -> Path:
     """A copy of profile ``source`` with its step times measured again now (``adaptsched
     profile --statistics-from``): the machine's speed at the time of the run."""
-    flags = [*PROFILE_PLACEMENTS, "--steps", "40", "--statistics-from", str(source)]
+    flags = [*PROFILE_PLACEMENTS, "--steps", "80", "--statistics-from", str(source)]
     _profile(flags, setup, out, log, "the step times on the started cluster")
     return out
 

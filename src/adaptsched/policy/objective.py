@@ -155,11 +155,23 @@ def remaining_times(jobs: Iterable[JobInfo]) -> dict[str, float | None]:
 
 def remaining_if_used(snapshot: ClusterSnapshot) -> dict[str, float | None] | None:
     """The jobs' remaining times, computed once per round, when the cluster's metric or a
-    job's metric uses them; None otherwise (Pollux never needs them)."""
+    job's metric uses them; None otherwise (Pollux never needs them).
+
+    A job that holds no GPUs is charged the seconds a start costs (``snapshot.restart_s``),
+    as SRPT with setup times ranks jobs: a waiting job must be shorter than a running one by
+    more than that before it takes the running one's rank. Without it, two jobs whose
+    predictions are close swap ranks whenever a refit moves one of them, and every swap
+    restarts both (docs/fidelity.md)."""
     metrics = [snapshot.cluster_metric, *(j.metric for j in snapshot.jobs)]
     if not any(m.uses_remaining for m in metrics):
         return None
-    return remaining_times(snapshot.jobs)
+    delay_s = snapshot.restart_s if snapshot.restart_s is not None else RESTART_DELAY_S
+    times = remaining_times(snapshot.jobs)
+    for job in snapshot.jobs:
+        left = times[job.job_id]
+        if left is not None and not job.allocation:
+            times[job.job_id] = left + delay_s
+    return times
 
 
 def allocation_weights(

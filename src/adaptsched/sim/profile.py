@@ -25,6 +25,11 @@ _SCALABILITY_COLUMNS = (
     Column("num_replicas", "int", positive=True),
     *_STEP_COLUMNS,
 )
+_HOST_COLUMNS = (
+    Column("replicas", "int", positive=True),
+    Column("local_bsz", "int", positive=True),
+    Column("step_time", positive=True),
+)
 _VALIDATION_COLUMNS = (
     Column("progress", minimum=0.0),
     Column("iteration", minimum=0.0),
@@ -67,6 +72,9 @@ class Profile:
     placements: StepTable
     scalability: StepTable | None
     validation: Mapping[int, ValidationTable] = field(default_factory=dict)
+    #: Optional ``host.csv``: replicas K -> (local batches, one replica's step time while K
+    #: unsynchronised one-replica copies of the job share one machine's cores).
+    host: Mapping[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -138,6 +146,19 @@ def read_scalability(path: Path) -> StepTable:
     )
 
 
+def read_host(path: Path) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """``host.csv``: per replica count, local batches (ascending) and step times, duplicates
+    averaged."""
+    table = read_table(path, _HOST_COLUMNS)
+    rows: dict[int, dict[float, list[float]]] = {}
+    for k, m, step in zip(table["replicas"], table["local_bsz"], table["step_time"], strict=True):
+        rows.setdefault(int(k), {}).setdefault(float(m), []).append(float(step))
+    return {
+        k: (np.array(sorted(by)), np.array([np.mean(by[m]) for m in sorted(by)]))
+        for k, by in sorted(rows.items())
+    }
+
+
 def read_validation(path: Path, batch: int) -> ValidationTable:
     table = read_table(path, _VALIDATION_COLUMNS)
     drops = np.flatnonzero(np.diff(table["progress"]) < 0)
@@ -155,7 +176,8 @@ def read_validation(path: Path, batch: int) -> ValidationTable:
 
 
 def load_profile(folder: Path | str) -> Profile:
-    """Read ``placements.csv``, optional ``scalability.csv`` and ``validation-<batch>.csv``."""
+    """Read ``placements.csv``, optional ``scalability.csv`` and ``host.csv``, and
+    ``validation-<batch>.csv``."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SimInputError(f"{folder}: profile folder not found")
@@ -163,7 +185,7 @@ def load_profile(folder: Path | str) -> Profile:
     placements_path = folder / "placements.csv"
     if not placements_path.is_file():
         raise SimInputError(f"{placements_path}: missing (every profile needs placements.csv)")
-    scal_path = folder / "scalability.csv"
+    scal_path, host_path = folder / "scalability.csv", folder / "host.csv"
     validation: dict[int, ValidationTable] = {}
     for path in sorted(folder.glob("validation-*.csv")):
         match = _VALIDATION_NAME.match(path.name)
@@ -177,6 +199,7 @@ def load_profile(folder: Path | str) -> Profile:
         placements=read_placements(placements_path),
         scalability=read_scalability(scal_path) if scal_path.is_file() else None,
         validation=dict(sorted(validation.items())),
+        host=read_host(host_path) if host_path.is_file() else {},
     )
 
 

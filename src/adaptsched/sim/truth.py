@@ -121,13 +121,20 @@ class ProfileTruth:
     ) -> tuple[float, float]:
         """``step_sync`` when ``host_busy`` replicas (this job's among them) compute on one
         machine's cores, as on a cluster emulated on one machine: the compute part of a step
-        is at least what the profile measured with that many replicas on one node (they
-        competed for the same cores there), the synchronisation is the job's own."""
+        is at least what one replica took in the profile's ``host.csv`` with that many
+        unsynchronised copies of the job side by side; without that table, what the
+        profile's one-node placement of that many replicas computed (which also carries the
+        synchronising job's overlapped communication). The synchronisation is the job's own."""
         step, sync = self.step_sync(counts, local_bsz)
         if host_busy <= sum(counts):
             return step, sync
-        host_step, host_sync = self.step_sync((host_busy,), local_bsz)
-        return max(step - sync, host_step - host_sync) + sync, sync
+        host = self.profile.host.get(host_busy)
+        if host is not None:
+            shared = float(np.interp(local_bsz, host[0], host[1]))
+        else:
+            host_step, host_sync = self.step_sync((host_busy,), local_bsz)
+            shared = host_step - host_sync
+        return max(step - sync, shared) + sync, sync
 
     def _lookup(self, counts: Counts, local_bsz: float) -> tuple[float, float]:
         measured = self._placements.get(counts)

@@ -123,6 +123,29 @@ def _placement_worker(
     rank: int, world: int, port: int, opts: RunOptions, sizes: list[int], steps: int, out: str
 ) -> None:
     _enter(rank, world, port, opts)
+    rows = _timed_rows(opts, sizes, steps)
+    if rank == 0:
+        Path(out).write_text(json.dumps(rows))
+    leave_distributed()
+
+
+def _side_by_side_worker(
+    rank: int, world: int, port: int, opts: RunOptions, sizes: list[int], steps: int, out: str
+) -> None:
+    """One of ``world`` copies of the job, each its own world of one (no synchronisation),
+    all on this machine's cores at once: as separate jobs on an emulated cluster share them."""
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"):
+        os.environ.pop(name, None)
+    torch.set_num_threads(opts.threads)
+    init_distributed("gloo")
+    rows = _timed_rows(opts, sizes, steps)
+    if rank == 0:
+        Path(out).write_text(json.dumps(rows))
+    leave_distributed()
+
+
+def _timed_rows(opts: RunOptions, sizes: list[int], steps: int) -> list[dict[str, float]]:
+    """The trainer's step profile after ``steps`` timed steps at each local batch."""
     job = get_profile_job(opts.job)
     rows = []
     for local_bsz in sizes:
@@ -133,9 +156,7 @@ def _placement_worker(
             job.loss(trainer.model(x), y).backward()
             trainer.step()
         rows += [r for r in trainer.profiler.rows() if r["local_bsz"] == local_bsz]
-    if rank == 0:
-        Path(out).write_text(json.dumps(rows))
-    leave_distributed()
+    return rows
 
 
 def _endless(trainer: AdaptiveTrainer) -> Iterator[Any]:
@@ -215,6 +236,14 @@ def measure_placements(
 ) -> list[dict[str, float]]:
     """Mean step and sync time per local batch with ``replicas`` processes on one node."""
     return spawn_json(_placement_worker, replicas, opts, sizes, steps)
+
+
+def measure_side_by_side(
+    opts: RunOptions, copies: int, sizes: list[int], steps: int
+) -> list[dict[str, float]]:
+    """Mean step time per local batch of one replica while ``copies`` unsynchronised
+    one-replica copies of the job train on this machine at once."""
+    return spawn_json(_side_by_side_worker, copies, opts, sizes, steps)
 
 
 def measure_validation(
