@@ -8,6 +8,11 @@ the same scaled job measured here, for the goodput, speed and cost arms. Errors 
 DIR (a temporary folder by default) gets fidelity-report.json, report.md and the charts
 (real-vs-sim.png, node-lifetimes.png) of `adaptsched experiment thesis --real`.
 
+Per arm, ``replay_*`` is a diagnostic beside the prediction: the same simulation with the
+step times the real jobs measured during the run, so that the machine's speed changing
+between profile and run drops out and what is left is the simulator's model of the rest.
+``--rescore DIR`` predicts the real runs of an earlier DIR again without running anything.
+
 Each arm runs on the runtime for real (about 7 minutes at the default scale on 2 cores),
 so this benchmark is not part of `make test`.
 """
@@ -22,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from adaptsched.experiments.thesis_real import RealSetup, run_real_experiment
+from adaptsched.experiments.thesis_real import RealSetup, rescore_experiment, run_real_experiment
 from adaptsched.experiments.thesis_real_report import charts, markdown, real_comparisons
 
 ARMS = ("goodput", "speed", "cost")
@@ -41,6 +46,14 @@ def main() -> int:
         help="predict every arm from the profile's step times (default: re-measured on each "
         "arm's started cluster just before its jobs)",
     )
+    parser.add_argument(
+        "--rescore",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run nothing: predict the real runs of an earlier --out DIR again (rewrites its "
+        "report)",
+    )
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--policy", default=RealSetup.policy, help="of the runs and predictions")
     parser.add_argument("--json", action="store_true")
@@ -52,17 +65,26 @@ def main() -> int:
         policy=args.policy,
         step_times_per_arm=not args.step_times_once,
     )
-    out = args.out or Path(tempfile.mkdtemp(prefix="adaptsched-fidelity-"))
-    out.mkdir(parents=True, exist_ok=True)
-    with contextlib.redirect_stdout(sys.stderr):  # `up`/`down` messages: stdout is the JSON
-        report = run_real_experiment(args.arms, setup, out, args.profile, args.seeds)
+    if args.rescore is not None:
+        out = args.rescore
+        report = json.loads((out / "fidelity-report.json").read_text())
+        report = rescore_experiment(report, args.seeds)
+        setup = dataclasses.replace(setup, **{
+            k: report["setup"][k] for k in ("scale", "interval_s", "policy", "step_times_per_arm")
+            if k in report["setup"]
+        })  # fmt: skip
+    else:
+        out = args.out or Path(tempfile.mkdtemp(prefix="adaptsched-fidelity-"))
+        out.mkdir(parents=True, exist_ok=True)
+        with contextlib.redirect_stdout(sys.stderr):  # `up`/`down` messages: stdout is JSON
+            report = run_real_experiment(args.arms, setup, out, args.profile, args.seeds)
     report["comparisons"] = real_comparisons(report)
     (out / "fidelity-report.json").write_text(json.dumps(report, indent=1))
     (out / "report.md").write_text(markdown(report))  # the same report as the experiment's
     charts(report, out)
     arms = {}
     for arm, body in report["arms"].items():
-        real, sim = body["real"], body["sim"]
+        real, sim, replay = body["real"], body["sim"], body.get("replay", {})
         arms[arm] = {
             "real_mean_jct_s": round(real["mean_jct_s"], 1),
             "sim_mean_jct_s": round(sim["mean_jct_s"], 1),
@@ -72,6 +94,9 @@ def main() -> int:
             "node_seconds_error_pct": _round(body["node_seconds_error_pct"]),
             "real_restarts_per_job": real["restarts_per_job"],
             "sim_restarts_per_job": round(sim["restarts_per_job"], 2),
+            "replay_mean_jct_s": _round(replay.get("mean_jct_s")),
+            "replay_jct_error_pct": _round(replay.get("jct_error_pct")),
+            "replay_node_seconds_error_pct": _round(replay.get("node_seconds_error_pct")),
             "restart_delay_s": body["sim_inputs"]["restart_s"],
             "step_s_1x64": {  # one replica at local batch 64: the jobs' commonest step
                 "profile": body["sim_inputs"]["step_times"].get("1x64"),

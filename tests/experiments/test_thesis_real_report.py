@@ -68,5 +68,29 @@ def test_report_puts_real_and_simulated_side_by_side(tmp_path: Path) -> None:
     assert "| cost | job4 |" in text and "-9.1 %" in text
     assert "| goodput | 1x64 | 0.1250 | 0.1200 | +4.2 % |" in text  # only rows both sides have
     assert "11x128" not in text and "2x64" not in text
+    assert "Replay:" not in text  # no replay in this report
     paths = charts(report, tmp_path)
     assert all(p.stat().st_size > 5000 for p in paths)
+
+
+def test_replay_profile_takes_the_real_jobs_step_times(tmp_path: Path) -> None:
+    """The replay's profile: the real jobs' step times for the placements they ran (one
+    replica alone and side by side alike), the profile's elsewhere; a multi-node row without
+    recorded sync times takes the profile's two-replica sync."""
+    from adaptsched.experiments.thesis_real import replay_profile
+    from adaptsched.sim.profile import load_profile
+    from adaptsched.sim.truth import ProfileTruth
+
+    source = bundled_profile_dir()
+    before = ProfileTruth(load_profile(source))
+    out = replay_profile(source, {"1x64": 0.5, "11x128": 0.9}, tmp_path / "replay")
+    truth = ProfileTruth(load_profile(out))
+    assert truth.step_sync((1,), 64) == (pytest.approx(0.5), 0.0)
+    assert truth.shared_step_sync((1,), 64, 2) == (pytest.approx(0.5), 0.0)
+    assert truth.step_sync((2,), 64) == before.step_sync((2,), 64)  # not run: kept
+    step, sync = truth.step_sync((1, 1), 128)
+    assert step == pytest.approx(0.9) and sync == pytest.approx(before.step_sync((2,), 128)[1])
+    synced = replay_profile(
+        source, {"11x128": 0.9}, tmp_path / "synced", real_syncs={"11x128": 0.2}
+    )
+    assert ProfileTruth(load_profile(synced)).step_sync((1, 1), 128) == pytest.approx((0.9, 0.2))

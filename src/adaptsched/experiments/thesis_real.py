@@ -151,7 +151,7 @@ def collect_real(state_dir: Path, jobs: Sequence[dict[str, Any]]) -> dict[str, A
                 left - joined, 0.0
             )
         delays = restart_delays(store, [j["id"] for j in jobs])
-        step_times = run_step_times(store, [j["id"] for j in jobs])
+        step_times, sync_times = run_step_times(store, [j["id"] for j in jobs])
     finally:
         store.close()
     accuracy = {j["name"]: _accuracy(state_dir / "jobs" / j["id"] / "summary.json") for j in jobs}
@@ -171,12 +171,13 @@ def collect_real(state_dir: Path, jobs: Sequence[dict[str, Any]]) -> dict[str, A
         "restart_delay_s": statistics.median(delays) if delays else None,
         "restart_delays_s": delays,
         "step_times": step_times,
+        "sync_times": sync_times,
     }
 
 
-def run_step_times(store: Any, job_ids: Sequence[str]) -> dict[str, float]:
-    """The step times the jobs measured while they ran, averaged over the jobs by step count,
-    keyed like the profile's (``_step_times``): "placement x local batch" -> seconds."""
+def run_step_times(store: Any, job_ids: Sequence[str]) -> tuple[dict[str, float], dict[str, float]]:
+    """The step and sync times the jobs measured while they ran, averaged over the jobs by step
+    count, keyed like the profile's (``_step_times``): "placement x local batch" -> seconds."""
     from adaptsched.cluster.profile_export import placement_of
 
     sums: dict[str, list[float]] = {}
@@ -184,10 +185,13 @@ def run_step_times(store: Any, job_ids: Sequence[str]) -> dict[str, float]:
         history = list(store.hints_history(job_id))
         for row in history[-1][2]["observations"] if history else []:
             key = f"{placement_of(row['nodes'], row['replicas'])}x{row['local_bsz']}"
-            total = sums.setdefault(key, [0.0, 0.0])
+            total = sums.setdefault(key, [0.0, 0.0, 0.0])
             total[0] += row["step_time"] * row["count"]
-            total[1] += row["count"]
-    return {k: round(t / n, 4) for k, (t, n) in sorted(sums.items()) if n > 0}
+            total[1] += row["sync_time"] * row["count"]
+            total[2] += row["count"]
+    known = {k: t for k, t in sorted(sums.items()) if t[2] > 0}
+    steps = {k: round(t[0] / t[2], 4) for k, t in known.items()}
+    return steps, {k: round(t[1] / t[2], 4) for k, t in known.items()}
 
 
 def restart_delays(store: Any, job_ids: Sequence[str]) -> list[float]:
@@ -321,6 +325,112 @@ def pct_error(sim: float | None, real: float | None) -> float | None:
     return (sim - real) / real * 100.0
 
 
+def arm_report(
+    arm: str,
+    real: dict[str, Any],
+    profile: Path,
+    inputs: dict[str, float],
+    setup: RealSetup,
+    seeds: int = 3,
+) -> dict[str, Any]:
+    """One arm's entry in the report: the real run, the simulator's prediction from
+    ``profile`` with the delays the run measured (``inputs``), the errors, and the replay
+    (``replay_profile``) beside them."""
+    restart_s, provision_s = inputs["restart_s"], inputs["provision_delay_s"]
+    sim = predict_arm(arm, profile, setup, restart_s, provision_s, seeds)
+    body: dict[str, Any] = {
+        "real": real,
+        "sim": sim,
+        "sim_inputs": {
+            "restart_s": restart_s,
+            "provision_delay_s": provision_s,
+            "profile": str(profile),
+            "step_times": _step_times(profile),
+        },
+        "jct_error_pct": pct_error(sim["mean_jct_s"], real["mean_jct_s"]),
+        "node_seconds_error_pct": pct_error(sim["node_seconds"], real["node_seconds"]),
+    }
+    if real.get("step_times"):
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = replay_profile(
+                profile, real["step_times"], Path(tmp) / "replay", real.get("sync_times")
+            )
+            replay = predict_arm(arm, folder, setup, restart_s, provision_s, seeds)
+        body["replay"] = {
+            "mean_jct_s": replay["mean_jct_s"],
+            "node_seconds": replay["node_seconds"],
+            "restarts_per_job": replay["restarts_per_job"],
+            "jct_error_pct": pct_error(replay["mean_jct_s"], real["mean_jct_s"]),
+            "node_seconds_error_pct": pct_error(replay["node_seconds"], real["node_seconds"]),
+        }
+    return body
+
+
+def replay_profile(
+    profile: Path,
+    real_steps: dict[str, float],
+    out: Path,
+    real_syncs: dict[str, float] | None = None,
+) -> Path:
+    """A copy of ``profile`` with the step times the real jobs measured during the run
+    (``run_step_times``) in place of the profile's for the placements they ran; a one-replica
+    row also stands for the side-by-side row (``host.csv``), since the jobs' records do not
+    tell a job alone from one sharing the cores. A diagnostic, not a prediction: simulated
+    with the machine's speed as the run found it, what error is left is the simulator's
+    model of everything else (docs/fidelity.md)."""
+    import csv
+    import shutil
+
+    import numpy as np
+
+    real_syncs = real_syncs or {}
+    shutil.copytree(profile, out)
+    header = ["placement", "local_bsz", "step_time", "sync_time"]
+    measured: dict[str, dict[int, float]] = {}
+    for key, seconds in real_steps.items():
+        placement, local = key.split("x")
+        measured.setdefault(placement, {})[int(local)] = seconds
+    with open(profile / "placements.csv") as f:
+        table = list(csv.DictReader(f))
+    rows = [[r[k] for k in header] for r in table if r["placement"] not in measured]
+    two = sorted(
+        (int(r["local_bsz"]), float(r["sync_time"])) for r in table if r["placement"] == "2"
+    )
+
+    def two_sync(local: int) -> float:  # records without sync times: the profile's two replicas
+        return float(np.interp(local, [m for m, _ in two], [t for _, t in two])) if two else 0.0
+
+    for placement, by_local in measured.items():
+        for local, seconds in sorted(by_local.items()):
+            key = f"{placement}x{local}"
+            sync = real_syncs.get(key, 0.0 if placement == "1" else two_sync(local))
+            rows.append([placement, local, seconds, min(sync, 0.999 * seconds)])
+    with open(out / "placements.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+    ones = measured.get("1", {})
+    if ones:
+        with open(out / "host.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["replicas", "local_bsz", "step_time"])
+            writer.writerows([2, local, seconds] for local, seconds in sorted(ones.items()))
+    return out
+
+
+def rescore_experiment(report: dict[str, Any], seeds: int = 3) -> dict[str, Any]:
+    """The report of runs made before, predicted again with today's simulator (same profiles,
+    same measured delays, the real side untouched): no job runs."""
+    fields = {f.name for f in dataclasses.fields(RealSetup)}
+    setup = RealSetup(**{k: v for k, v in report["setup"].items() if k in fields})
+    arms = {}
+    for arm, body in report["arms"].items():
+        inputs = body["sim_inputs"]
+        profile = Path(inputs.get("profile", report["profile"]))
+        arms[arm] = arm_report(arm, body["real"], profile, inputs, setup, seeds)
+    return {**report, "arms": arms}
+
+
 def run_real_experiment(
     arms: Sequence[str],
     setup: RealSetup,
@@ -347,19 +457,9 @@ def run_real_experiment(
         real = run_real_arm(arm, setup, state_dir, log, before_jobs)
         restart_s = real["restart_delay_s"] or setup.restart_cost_s
         provision_s = measured_provision_s(state_dir) or 0.0
-        sim = predict_arm(arm, arm_profile, setup, restart_s, provision_s, seeds)
-        report["arms"][arm] = {
-            "real": real,
-            "sim": sim,
-            "sim_inputs": {
-                "restart_s": restart_s,
-                "provision_delay_s": provision_s,
-                "profile": str(arm_profile),
-                "step_times": _step_times(arm_profile),
-            },
-            "jct_error_pct": pct_error(sim["mean_jct_s"], real["mean_jct_s"]),
-            "node_seconds_error_pct": pct_error(sim["node_seconds"], real["node_seconds"]),
-        }
+        inputs = {"restart_s": restart_s, "provision_delay_s": provision_s}
+        report["arms"][arm] = arm_report(arm, real, arm_profile, inputs, setup, seeds)
+        sim = report["arms"][arm]["sim"]
         log(
             f"{arm}: real mean JCT {real['mean_jct_s']:.0f} s, simulated "
             f"{sim['mean_jct_s']:.0f} s; node-seconds {real['node_seconds']:.0f} real, "

@@ -96,6 +96,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"{sim['node_seconds']:.0f} | {_pct(body['node_seconds_error_pct'])} | "
             f"{_lifetimes(real)} | {_lifetimes(sim)} | {body['sim_inputs']['restart_s']:.1f} s |"
         )
+    lines += _replay_lines(report)
     lines += _step_time_lines(report)
     rows = report.get("comparisons") or []
     if rows:
@@ -118,6 +119,28 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{_pct(row['thesis_node_time_change_pct'])} |"
             )
     return "\n".join(lines) + "\n"
+
+
+def _replay_lines(report: dict[str, Any]) -> list[str]:
+    """The replay (the simulation with the real jobs' own step times), where the report has
+    one: what the simulator gets wrong once the machine's speed is taken as the run found it."""
+    rows = [(arm, body["replay"]) for arm, body in report["arms"].items() if "replay" in body]
+    if not rows:
+        return []
+    lines = [
+        "",
+        "Replay: the same simulation with the step times the real jobs measured during the run "
+        "(a diagnostic, not a prediction).",
+        "",
+        "| arm | replayed mean JCT | JCT error | replayed node-seconds | node-seconds error |",
+        "|---|---|---|---|---|",
+    ]
+    for arm, replay in rows:
+        lines.append(
+            f"| {arm} | {replay['mean_jct_s']:.0f} | {_pct(replay['jct_error_pct'])} | "
+            f"{replay['node_seconds']:.0f} | {_pct(replay['node_seconds_error_pct'])} |"
+        )
+    return lines
 
 
 def _step_time_lines(report: dict[str, Any]) -> list[str]:
