@@ -5,7 +5,8 @@ same setup: five MNIST jobs submitted together to an autoscaled cluster of one-G
 ``--scale`` shrinks every epoch to that fraction of MNIST's 60000 training samples (the thesis's
 epoch counts and initial batches are kept; accuracy is measured on the full test set). The
 simulator predicts each arm from a profile of the same scaled job measured on this machine
-(``adaptsched profile --train-samples``), with the runtime's round interval, the restart delay
+(``adaptsched profile --train-samples``; its step times measured again on each arm's started
+cluster, ``RealSetup.step_times_per_arm``), with the runtime's round interval, the restart delay
 and node provisioning delay that the real run measured, so that what differs between the two
 is what the simulator models: step times, statistical efficiency and the policy's choices.
 """
