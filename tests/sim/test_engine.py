@@ -290,3 +290,57 @@ def test_side_by_side_copies_measured_in_host_csv_set_the_shared_step() -> None:
     # three replicas busy: no host row for 3, so the one-node placement's compute part
     three, three_sync = truth.step_sync((3,), 64)
     assert truth.shared_step_sync((1,), 64, 3)[0] == pytest.approx(max(three - three_sync, alone))
+
+
+def _first_fit_epoch(job, step_s: float = 0.05, limit_s: float = 600.0) -> tuple[int, float]:
+    """Advance a launched job until the model the scheduler sees is fitted: the job's epoch
+    then, and the time."""
+    now = 0.0
+    while job.model().params == PRIOR_PARAMS:
+        assert now < limit_s and job.completion_time_s is None, "the model never arrived"
+        job.advance(now, step_s)
+        now += step_s
+        job.model()  # the engine's view refits once per round; here, every step
+    return job.epoch, now
+
+
+@pytest.mark.parametrize("runtime_reports", [False, True])
+def test_runtime_reports_publish_the_fit_as_the_trainer_does(
+    tmp_path: Path, truths: dict, runtime_reports: bool
+) -> None:
+    """Without ``runtime_reports`` the scheduler sees a job's first step at once (the Pollux
+    simulator); with it, the fit of what the job measured in its first epoch arrives with the
+    hints at the end of its second, as on the runtime (the trainer refits at each epoch's
+    start, its hints leave at the epoch's end). A restarted job publishes its restored fit
+    as soon as it starts."""
+    workload = _workload(tmp_path, [("solo", 0, 1, 32)])
+    (job,) = build_jobs(workload, truths, adaptive=True)
+    job.runtime_reports = runtime_reports
+    job.launch(("n0",), 1, restart_s=1.0)
+    epoch, _ = _first_fit_epoch(job)
+    assert epoch == (2 if runtime_reports else 0)
+    measured = dict(job.observed)
+    job.stop(100.0)
+    job.launch(("n0", "n0"), 2, restart_s=1.0)
+    job.advance(100.0, 1.0)  # just started: nothing measured on two replicas yet
+    assert job.model().params == job.fits.params(job.app.name, measured)
+
+
+@pytest.mark.parametrize("runtime_reports", [False, True])
+def test_runtime_reports_the_restart_cost_once_a_job_started(
+    tmp_path: Path, truths: dict, runtime_reports: bool
+) -> None:
+    """The runtime reports the restart cost it measured once a generation has started (its
+    policies assume their own before); the Pollux simulator never reports one."""
+    from adaptsched.sim.engine import EngineConfig, SimulatedEngine
+
+    workload = _workload(tmp_path, [("solo", 0, 1, 32)])
+    jobs = build_jobs(workload, truths, adaptive=True)
+    config = EngineConfig(restart_s=7.0, runtime_reports=runtime_reports)
+    engine = SimulatedEngine(jobs, Cluster.uniform(1, 4), config)
+    assert engine.restart_cost_s() is None
+    jobs[0].launch(("n0",), 1, restart_s=config.restart_s)
+    engine.advance(5.0)
+    assert engine.restart_cost_s() is None  # still starting
+    engine.advance(10.0)
+    assert engine.restart_cost_s() == (7.0 if runtime_reports else None)

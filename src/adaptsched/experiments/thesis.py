@@ -65,6 +65,7 @@ class ThesisSetup:
     restart_s: float = 30.0  # a start or restart's delay (the Pollux paper's simulator: 30 s)
     first_fit: bool = False  # arrivals placed at once if GPUs are free (as the runtime does)
     shared_host: bool = False  # nodes emulated on one machine, sharing its cores
+    runtime_reports: bool = False  # jobs publish their model as the runtime's trainer does
 
 
 def bundled_profile_dir(name: str = "mnist") -> Path:
@@ -109,6 +110,7 @@ def arm_config(arm: str, setup: ThesisSetup) -> SimConfig:
         restart_s=setup.restart_s,
         first_fit=setup.first_fit,
         shared_host=setup.shared_host,
+        runtime_reports=setup.runtime_reports,
         autoscale=AutoscaleConfig(
             setup.min_nodes, setup.max_nodes, setup.initial_nodes, setup.provision_delay_s
         ),

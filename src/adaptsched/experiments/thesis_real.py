@@ -238,6 +238,7 @@ def predict_arm(
         restart_s=restart_s,
         first_fit=True,
         shared_host=True,
+        runtime_reports=True,
         policy=setup.policy,
         generations=generations,
     )

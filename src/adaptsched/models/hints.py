@@ -28,6 +28,11 @@ PRIOR_PARAMS = ThroughputParams(
 #: No measured gradient: sqr = 0 gives an infinite noise scale, i.e. efficiency 1.
 PRIOR_GRAD = GradStats(sqr=0.0, var=1.0)
 
+#: How often a running job refits its throughput model from the step times it measured (and so
+#: how long a new job's hints carry no fitted throughput): the trainer's default, which the
+#: simulator mirrors when it predicts the runtime (``SimConfig.refit_interval_s``).
+REFIT_INTERVAL_S = 30.0
+
 #: Columns of one observation row (mean times of one configuration, as in placements.csv).
 OBSERVATION_FIELDS = ("nodes", "replicas", "local_bsz", "step_time", "sync_time", "count")
 

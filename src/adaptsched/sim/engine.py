@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from adaptsched.control import ClusterBounds, EngineEvent, JobRecord, JobSpec, JobView
+from adaptsched.control import ClusterBounds, EngineEvent, JobRecord, JobSpec, JobView, Ready
 from adaptsched.models import GOODPUT, GradStats, JobModel, Metric
 from adaptsched.policy.base import NodeInfo, Placement
 from adaptsched.sim.autoscaler import AutoscaleConfig, resize
@@ -28,6 +28,10 @@ class EngineConfig:
     #: Every node is emulated on one machine, whose cores the replicas of all jobs share (the
     #: runtime's ``--emulate-nodes``): step times follow how many replicas compute at once.
     shared_host: bool = False
+    #: Report what the runtime would (``SimConfig.runtime_reports``): jobs publish their model
+    #: as the runtime's trainer does (``SimJob``), and the engine its restart cost once a job
+    #: has started (the runtime's measured median; policies assume their own before that).
+    runtime_reports: bool = False
 
 
 #: With ``shared_host``, how often the engine recounts the replicas computing (seconds).
@@ -77,6 +81,9 @@ class SimulatedEngine:
         self.config = config
         self.time_s = 0.0
         self.gpus_per_node = max((n.gpus for n in cluster.nodes), default=1)
+        for job in jobs:
+            job.runtime_reports = config.runtime_reports
+        self._started = False  # a job has become ready (a restart cost was measured)
 
     def advance(self, now_s: float) -> list[EngineEvent]:
         events: list[EngineEvent] = []
@@ -90,6 +97,7 @@ class SimulatedEngine:
                     job.host_busy = busy
             for job in self.jobs.values():
                 events.extend(job.advance(start_s, end_s - start_s))
+            self._started = self._started or any(isinstance(e, Ready) for e in events)
             start_s = end_s
             if start_s >= now_s:
                 break
@@ -131,8 +139,9 @@ class SimulatedEngine:
 
     def restart_cost_s(self) -> float | None:
         """None: policies keep their own assumption (the Pollux paper's 30 s, which is also
-        what the simulator charges by default)."""
-        return None
+        what the simulator charges by default). With ``runtime_reports``, the delay it charges
+        once a job has started, as the runtime reports the median it measured."""
+        return self.config.restart_s if self.config.runtime_reports and self._started else None
 
     def request_nodes(self, desired: int, busy: set[str], now_s: float) -> None:
         if self.config.autoscale is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from adaptsched.control import EXIT_PREEMPTED, EngineEvent, Exited, Ready, Usage
 from adaptsched.models import GOODPUT, GradStats, JobModel, Metric
-from adaptsched.models.hints import PRIOR_GRAD, PRIOR_PARAMS
+from adaptsched.models.hints import PRIOR_GRAD, PRIOR_PARAMS, REFIT_INTERVAL_S
 from adaptsched.policy.batching import split_batch
 from adaptsched.sim.belief import FitCache, ObsKey
 from adaptsched.sim.truth import ProfileTruth, progress_gain
@@ -55,6 +55,16 @@ class SimJob:
         #: the nodes share one machine's cores; 0: the nodes are machines of their own).
         self.host_busy = 0
         self.grad: GradStats | None = None
+        #: False: the scheduler's model of the job takes in every step the moment it is
+        #: measured (the Pollux paper's simulator). True: it arrives as the runtime's trainer
+        #: publishes it (``SimConfig.runtime_reports``): the trainer refits at each epoch start
+        #: (and every ``REFIT_INTERVAL_S``), the hints of each epoch's end carry that fit, and
+        #: a process that starts publishes the fit of the rows its checkpoint restored. A new
+        #: job is so ranked on the prior for its first two epochs, as on the runtime.
+        self.runtime_reports = False
+        self.decided: dict[ObsKey, tuple[float, float]] = {}  # the trainer's last refit
+        self.published: dict[ObsKey, tuple[float, float]] = {}  # what its last hints carried
+        self.refit_s = 0.0  # when the trainer last refitted
         self._model: JobModel | None = None
         self._model_obs = -1
 
@@ -80,6 +90,7 @@ class SimJob:
         self.generation, self.running = generation, False
         self.delay_left_s = restart_s
         self.finish_left_s = None  # finishing work interrupted is done again
+        self.decided = dict(self.observed)  # the trainer refits on the rows it restored
         self.choose_batch()
 
     def stop(self, now_s: float) -> Exited:
@@ -98,15 +109,26 @@ class SimJob:
         ``refit=False`` keeps the throughput fit of the last refit (within a round the job
         re-picks its batch at every epoch boundary, but refits only once, at the round's end).
         """
-        stale = self._model is None or self._model_obs != len(self.observed)
+        seen = self.published if self.runtime_reports else self.observed
+        stale = self._model is None or self._model_obs != len(seen)
         if stale and (refit or self._model is None):
-            params = self.fits.params(self.app.name, self.observed) if self.observed else None
+            params = self.fits.params(self.app.name, seen) if seen else None
             self._model = JobModel(params or PRIOR_PARAMS, PRIOR_GRAD, self.limits)
-            self._model_obs = len(self.observed)
+            self._model_obs = len(seen)
         grad = self.grad or PRIOR_GRAD
         if self._model.grad is not grad:
             self._model = JobModel(self._model.params, grad, self.limits)
         return self._model
+
+    def _own_model(self, refit: bool) -> JobModel | None:
+        """The model the job picks its batch with (None until it has measured a step): with
+        ``runtime_reports`` the trainer's last refit, which its hints publish only later."""
+        if not self.runtime_reports:
+            return self.model(refit) if self.observed else None
+        if not self.decided:
+            return None
+        params = self.fits.params(self.app.name, self.decided)
+        return JobModel(params, self.grad or PRIOR_GRAD, self.limits)
 
     def choose_batch(self, refit: bool = True) -> None:
         """Local batch and accumulation for the current allocation."""
@@ -114,8 +136,9 @@ class SimJob:
         if self.fixed_batch is not None:
             self.local_bsz, self.accum_steps = split_batch(self.fixed_batch, k, self.limits)
             return
-        if self.observed:
-            choice = self.model(refit).best_config(len(self.counts), k, self.metric)
+        own = self._own_model(refit)
+        if own is not None:
+            choice = own.best_config(len(self.counts), k, self.metric)
             if bool(choice.feasible):
                 self.local_bsz, self.accum_steps = int(choice.local_bsz), int(choice.accum_steps)
                 return
@@ -152,6 +175,7 @@ class SimJob:
         if not self.running:
             self.running = True
             events.append(Ready(self.name, self.generation))
+            self.published, self.refit_s = dict(self.decided), now
         while seconds > 0 or self.epoch >= self.app.epochs:
             if self.epoch >= self.app.epochs:
                 now, seconds = self._finish(now, seconds, k, events)
@@ -167,6 +191,8 @@ class SimJob:
             else:
                 self.progress = self.truth.epoch_end(self.epoch)
             self.batch_progress += self.total_batch * (self.progress - before)
+            if self.runtime_reports:
+                self._trainer_hints(now, epoch_end=used >= need)
             if used >= need:
                 self.epoch += 1
                 if self.epoch >= self.app.epochs:
@@ -174,6 +200,17 @@ class SimJob:
             # Re-pick the batch at every epoch boundary; refit only at the round's end.
             self.choose_batch(refit=seconds <= 0)
         return events
+
+    def _trainer_hints(self, now_s: float, epoch_end: bool) -> None:
+        """What the runtime's trainer refits and publishes (``runtime_reports``): at an epoch's
+        end the hints carry the fit of its start, and the next epoch starts with a refit; a
+        refit is also due every ``REFIT_INTERVAL_S``, published at once."""
+        if epoch_end:
+            self.published = self.decided
+            self.decided, self.refit_s = dict(self.observed), now_s
+        elif now_s - self.refit_s >= REFIT_INTERVAL_S:
+            self.decided, self.refit_s = dict(self.observed), now_s
+            self.published = self.decided
 
     def _finish(
         self, now: float, seconds: float, k: int, events: list[EngineEvent]

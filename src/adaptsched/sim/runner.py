@@ -54,6 +54,12 @@ class SimConfig:
     first_fit: bool = False
     #: The nodes are emulated on one machine and share its cores (``EngineConfig``).
     shared_host: bool = False
+    #: False: the policy sees a job's steps as soon as they are measured and assumes its own
+    #: restart cost (the Pollux paper's simulator). True: jobs and engine report what the
+    #: runtime's would (``EngineConfig``): the trainer's model as its hints publish it (a new
+    #: job is ranked on the prior for its first two epochs) and the restart cost charged.
+    #: Predicting a real run needs it.
+    runtime_reports: bool = False
 
     def __post_init__(self) -> None:
         if self.nodes < 1 or self.gpus_per_node < 1:
@@ -107,6 +113,7 @@ def simulate_jobs(
         autoscale=config.autoscale,
         cluster_metric=config.metric,
         shared_host=config.shared_host,
+        runtime_reports=config.runtime_reports,
     )
     engine = SimulatedEngine(jobs, cluster, engine_config)
     table = JobTable()

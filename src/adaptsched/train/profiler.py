@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from adaptsched.models import ModelInputError, StepObservations, ThroughputParams, fit_throughput
+from adaptsched.models.hints import REFIT_INTERVAL_S
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class _Sums:
 class StepProfiler:
     """Mean step and sync times per configuration; periodic model refits."""
 
-    def __init__(self, refit_interval_s: float = 30.0, warmup_steps: int = 2) -> None:
+    def __init__(self, refit_interval_s: float = REFIT_INTERVAL_S, warmup_steps: int = 2) -> None:
         self.refit_interval_s = refit_interval_s
         self.warmup_steps = warmup_steps
         self._sums: dict[tuple[int, int, int], _Sums] = {}

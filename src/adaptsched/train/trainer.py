@@ -29,6 +29,7 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset, default_collate
 
 from adaptsched.models import BatchLimits, JobModel, Metric
+from adaptsched.models.hints import REFIT_INTERVAL_S
 from adaptsched.train.batching import BatchConfig, choose_config
 from adaptsched.train.cadence import StatsCadence
 from adaptsched.train.checkpoint import CheckpointStore
@@ -75,7 +76,7 @@ class AdaptiveTrainer(TrainerState):
         seed: int = 0,
         collate_fn: Callable[[list[Any]], Any] = default_collate,
         checkpoint_interval_s: float = 300.0,
-        refit_interval_s: float = 30.0,
+        refit_interval_s: float = REFIT_INTERVAL_S,
         fixed_config: BatchConfig | None = None,
         topology: Topology | None = None,
         stats_period_s: float = 0.2,
