@@ -10,7 +10,12 @@ import pytest
 
 from adaptsched.experiments.thesis import bundled_profile_dir, job_truths
 from adaptsched.experiments.thesis_real import RealSetup, pct_error, predict_arm
-from adaptsched.experiments.thesis_real_report import charts, markdown, real_comparisons
+from adaptsched.experiments.thesis_real_report import (
+    charts,
+    markdown,
+    node_stacks,
+    real_comparisons,
+)
 
 
 def test_scaled_jobs_have_the_scaled_epochs() -> None:
@@ -71,6 +76,26 @@ def test_report_puts_real_and_simulated_side_by_side(tmp_path: Path) -> None:
     assert "Replay:" not in text  # no replay in this report
     paths = charts(report, tmp_path)
     assert all(p.stat().st_size > 5000 for p in paths)
+
+
+def test_node_chart_stacks_every_node_a_side_had() -> None:
+    """A cluster of at most two nodes may still have had three (one left, another joined
+    later): the chart's bars add up to every lifetime, not to the first two."""
+    lifetimes = {
+        "goodput": ({"a": 538.0, "b": 526.0}, {"n0": 548.0, "n1": 538.0}),
+        "cost": ({"a": 601.0, "b": 394.0, "c": 107.0}, {"n0": 598.0, "n1": 410.0}),
+    }
+    report = {
+        "arms": {
+            arm: {"real": {"node_lifetimes_s": real}, "sim": {"node_lifetimes_s": sim}}
+            for arm, (real, sim) in lifetimes.items()
+        }
+    }
+    stacks = node_stacks(report)
+    assert stacks["real"].shape == (3, 2)
+    assert list(stacks["real"].sum(axis=0)) == [1064.0, 1102.0]
+    assert list(stacks["sim"].sum(axis=0)) == [1086.0, 1008.0]
+    assert list(stacks["real"][:, 1]) == [601.0, 394.0, 107.0]  # longest-lived first
 
 
 def test_replay_profile_takes_the_real_jobs_step_times(tmp_path: Path) -> None:

@@ -198,12 +198,10 @@ def charts(report: dict[str, Any], out: Path) -> list[Path]:
 
     fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(arms)), 3.6))
     x = np.arange(len(arms))
+    stacks = node_stacks(report)
     for offset, side, label in ((-0.2, "real", "real"), (0.2, "sim", "simulated")):
         bottom = np.zeros(len(arms))
-        for rank in range(report["setup"]["max_nodes"]):
-            values = np.array(
-                [_nth(report["arms"][a][side]["node_lifetimes_s"], rank) for a in arms]
-            )
+        for rank, values in enumerate(stacks[side]):
             ax.bar(x + offset, values, 0.4, bottom=bottom, label=f"{label} node {rank + 1}")
             bottom += values
     ax.set_xticks(x, arms)
@@ -215,6 +213,24 @@ def charts(report: dict[str, Any], out: Path) -> list[Path]:
     fig.savefig(node_path, dpi=110)
     plt.close(fig)
     return [jct_path, node_path]
+
+
+def node_stacks(report: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The node-lifetime chart's bars: per side ("real", "sim"), one row per node rank
+    (longest-lived first) and one column per arm. Every node a side had counts, not the
+    cluster's limit: a node that left and one that joined later are two lifetimes."""
+    arms = list(report["arms"])
+    sides = ("real", "sim")
+    most = max(len(report["arms"][a][s]["node_lifetimes_s"]) for a in arms for s in sides)
+    return {
+        side: np.array(
+            [
+                [_nth(report["arms"][a][side]["node_lifetimes_s"], r) for a in arms]
+                for r in range(most)
+            ]
+        )
+        for side in sides
+    }
 
 
 def _nth(lifetimes: dict[str, float], rank: int) -> float:
