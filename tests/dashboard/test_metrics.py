@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from hint_samples import hints_json
 from prometheus_client.parser import text_string_to_metric_families
 
 from adaptsched.api.metrics import RuntimeMetrics
@@ -12,24 +13,7 @@ from adaptsched.cluster.views import job_json
 from adaptsched.control import JobSpec, JobState, JobTable, RoundRecord
 from adaptsched.models.hints import Hints
 
-HINTS = {
-    "metric": "goodput",
-    "init_batch": 64,
-    "max_batch": 1024,
-    "min_local_bsz": 32,
-    "max_local_bsz": 128,
-    "max_accum_steps": 15,
-    "progress": 100.0,
-    "epoch": 1,
-    "nodes": 1,
-    "replicas": 2,
-    "local_bsz": 64,
-    "accum_steps": 0,
-    "throughput_params": None,
-    "grad_sqr": 1.0,
-    "grad_var": 10.0,
-    "target_progress": 400.0,
-}
+HINTS = hints_json(grad_sqr=1.0, grad_var=10.0)
 
 
 class State:

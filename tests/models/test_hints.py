@@ -5,32 +5,9 @@ from __future__ import annotations
 import math
 
 import pytest
+from hint_samples import hints_json as _hints
 
 from adaptsched.models.hints import PRIOR_GRAD, PRIOR_PARAMS, Hints, HintsError
-
-
-def _hints(**changes: object) -> dict:
-    data = {
-        "metric": "goodput",
-        "init_batch": 64,
-        "max_batch": 1024,
-        "min_local_bsz": 32,
-        "max_local_bsz": 128,
-        "max_accum_steps": 15,
-        "progress": 100.0,
-        "epoch": 1,
-        "nodes": 1,
-        "replicas": 2,
-        "local_bsz": 64,
-        "accum_steps": 0,
-        "throughput_params": None,
-        "grad_sqr": None,
-        "grad_var": None,
-        "observations": [],
-        "target_progress": 400.0,
-    }
-    data.update(changes)
-    return data
 
 
 def test_round_trip_and_prior_before_any_fit() -> None:

@@ -16,6 +16,7 @@ from adaptsched.cluster.process import (
     ControllerInfo,
     clean_after,
     hold_lock,
+    reachable_host,
     url_for,
 )
 from adaptsched.cluster.service import RuntimeConfig, RuntimeService
@@ -48,13 +49,14 @@ def serve(config: RuntimeConfig, host: str, port: int) -> int:
     starting = ControllerInfo(os.getpid(), sid, sid == os.getpid(), "", time.time())
     starting.write(state_dir)  # `down` can stop it while it is still starting
     sock = _listen(host, port)
-    url = url_for(host, sock.getsockname()[1])
+    port = sock.getsockname()[1]
+    url = url_for(host, port)
     # The workers and the CLI always send the token; it is required off loopback only.
     config = dataclasses.replace(config, token=load_or_create_token(state_dir))
     required = not is_loopback(host)
     service = RuntimeService(config)
     try:
-        service.start(url)
+        service.start(url_for(reachable_host(host), port))  # the jobs' hint address
         app = create_app(service, config.token, token_required=required)
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
         ControllerInfo(starting.pid, sid, starting.session_leader, url, time.time()).write(

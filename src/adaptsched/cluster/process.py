@@ -13,6 +13,7 @@ import fcntl
 import json
 import os
 import signal
+import socket
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -169,8 +170,27 @@ def stop_controller(state_dir: Path, timeout_s: float) -> ControllerInfo | None:
     return info
 
 
+#: Bind addresses that mean every interface of this machine.
+WILDCARD_HOSTS = ("0.0.0.0", "", "::")
+
+
+def reachable_host(host: str) -> str:
+    """The address other machines reach a server bound to ``host`` at: ``host`` itself, or,
+    for a wildcard bind, this machine's address on its outward route (how Ray picks a node's
+    address). A job's replicas may run on another machine of a Ray cluster, where the
+    loopback address that ``url_for`` shows would be their own machine."""
+    if host not in WILDCARD_HOSTS:
+        return host
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("10.254.254.254", 1))  # a datagram socket sends nothing on connect
+        return probe.getsockname()[0]
+    with contextlib.suppress(OSError):
+        return socket.gethostbyname(socket.gethostname())
+    return "127.0.0.1"
+
+
 def url_for(host: str, port: int) -> str:
     """The address a server bound to ``host`` is reached at from this machine."""
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    shown = "127.0.0.1" if host in WILDCARD_HOSTS else host
     shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{port}"
