@@ -30,7 +30,7 @@ PRIOR_GRAD = GradStats(sqr=0.0, var=1.0)
 
 #: How often a running job refits its throughput model from the step times it measured (and so
 #: how long a new job's hints carry no fitted throughput): the trainer's default, which the
-#: simulator mirrors when it predicts the runtime (``SimConfig.refit_interval_s``).
+#: simulator mirrors when it predicts the runtime (``SimConfig.runtime_reports``).
 REFIT_INTERVAL_S = 30.0
 
 #: Columns of one observation row (mean times of one configuration, as in placements.csv).
