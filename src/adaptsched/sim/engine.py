@@ -97,10 +97,11 @@ class SimulatedEngine:
                     job.host_busy = busy
             for job in self.jobs.values():
                 events.extend(job.advance(start_s, end_s - start_s))
-            self._started = self._started or any(isinstance(e, Ready) for e in events)
             start_s = end_s
             if start_s >= now_s:
                 break
+        if not self._started:
+            self._started = any(isinstance(e, Ready) for e in events)
         self.time_s = now_s
         return events
 
