@@ -27,7 +27,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from adaptsched.experiments.thesis_real import RealSetup, rescore_experiment, run_real_experiment
+from adaptsched.experiments.thesis_real import (
+    RealSetup,
+    rescore_experiment,
+    run_real_experiment,
+    setup_of,
+)
 from adaptsched.experiments.thesis_real_report import charts, markdown, real_comparisons
 
 ARMS = ("goodput", "speed", "cost")
@@ -69,10 +74,7 @@ def main() -> int:
         out = args.rescore
         report = json.loads((out / "fidelity-report.json").read_text())
         report = rescore_experiment(report, args.seeds)
-        setup = dataclasses.replace(setup, **{
-            k: report["setup"][k] for k in ("scale", "interval_s", "policy", "step_times_per_arm")
-            if k in report["setup"]
-        })  # fmt: skip
+        setup = setup_of(report)
     else:
         out = args.out or Path(tempfile.mkdtemp(prefix="adaptsched-fidelity-"))
         out.mkdir(parents=True, exist_ok=True)

@@ -119,3 +119,15 @@ def test_replay_profile_takes_the_real_jobs_step_times(tmp_path: Path) -> None:
         source, {"11x128": 0.9}, tmp_path / "synced", real_syncs={"11x128": 0.2}
     )
     assert ProfileTruth(load_profile(synced)).step_sync((1, 1), 128) == pytest.approx((0.9, 0.2))
+
+
+def test_a_report_gives_back_the_setup_it_was_run_with() -> None:
+    """``--rescore`` predicts an old run again with the setup that run had, not today's
+    defaults; the derived figures of the report's setup block are left out."""
+    import dataclasses
+
+    from adaptsched.experiments.thesis_real import setup_of
+
+    setup = RealSetup(scale=0.05, interval_s=7.0, policy="pollux", step_times_per_arm=False)
+    block = dataclasses.asdict(setup) | {"train_samples": setup.train_samples}
+    assert setup_of({"setup": block}) == setup

@@ -420,11 +420,17 @@ def replay_profile(
     return out
 
 
+def setup_of(report: dict[str, Any]) -> RealSetup:
+    """The setup an experiment's report was run with (its ``setup`` block also carries
+    derived figures, such as ``train_samples``, which are left out)."""
+    fields = {f.name for f in dataclasses.fields(RealSetup)}
+    return RealSetup(**{k: v for k, v in report["setup"].items() if k in fields})
+
+
 def rescore_experiment(report: dict[str, Any], seeds: int = 3) -> dict[str, Any]:
     """The report of runs made before, predicted again with today's simulator (same profiles,
     same measured delays, the real side untouched): no job runs."""
-    fields = {f.name for f in dataclasses.fields(RealSetup)}
-    setup = RealSetup(**{k: v for k, v in report["setup"].items() if k in fields})
+    setup = setup_of(report)
     arms = {}
     for arm, body in report["arms"].items():
         inputs = body["sim_inputs"]
