@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from adaptsched.cluster.store import StateStore
+from adaptsched.sim.profile import write_placements
 
 
 class ExportError(ValueError):
@@ -44,13 +45,18 @@ def export_profile(store: StateStore, job_id: str, out: Path) -> dict[str, Any]:
     if not per_epoch:
         raise ExportError(f"job {job_id}: no gradient statistics recorded yet")
     out.mkdir(parents=True, exist_ok=True)
-    with open(out / "placements.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["placement", "local_bsz", "step_time", "sync_time"])
-        for row in rows:
-            placement = placement_of(int(row["nodes"]), int(row["replicas"]))
-            sync = min(float(row["sync_time"]), 0.999 * float(row["step_time"]))
-            writer.writerow([placement, int(row["local_bsz"]), row["step_time"], sync])
+    write_placements(
+        out / "placements.csv",
+        (
+            (
+                placement_of(int(row["nodes"]), int(row["replicas"])),
+                int(row["local_bsz"]),
+                float(row["step_time"]),
+                float(row["sync_time"]),
+            )
+            for row in rows
+        ),
+    )
     init_batch = int(last["init_batch"])
     with open(out / f"validation-{init_batch}.csv", "w", newline="") as handle:
         writer = csv.writer(handle)

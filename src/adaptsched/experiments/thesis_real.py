@@ -385,6 +385,8 @@ def replay_profile(
 
     import numpy as np
 
+    from adaptsched.sim.profile import write_placements
+
     real_syncs = real_syncs or {}
     shutil.copytree(profile, out)
     header = ["placement", "local_bsz", "step_time", "sync_time"]
@@ -406,11 +408,8 @@ def replay_profile(
         for local, seconds in sorted(by_local.items()):
             key = f"{placement}x{local}"
             sync = real_syncs.get(key, 0.0 if placement == "1" else two_sync(local))
-            rows.append([placement, local, seconds, min(sync, 0.999 * seconds)])
-    with open(out / "placements.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
+            rows.append([placement, local, seconds, sync])
+    write_placements(out / "placements.csv", rows)
     ones = measured.get("1", {})
     if ones:
         with open(out / "host.csv", "w", newline="") as f:

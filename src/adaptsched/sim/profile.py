@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,6 +80,18 @@ class Profile:
     @property
     def name(self) -> str:
         return self.spec.name
+
+
+def write_placements(path: Path, rows: Iterable[tuple[str, int, float, float]]) -> None:
+    """Write ``placements.csv`` rows (placement, local batch, step time, sync time), each sync
+    time kept below its step time as the reader requires. One writer for every producer of
+    the format (a run's export, the real experiment's replay)."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["placement", "local_bsz", "step_time", "sync_time"])
+        for placement, local_bsz, step, sync in rows:
+            step = float(step)
+            writer.writerow([placement, int(local_bsz), step, min(float(sync), 0.999 * step)])
 
 
 def rebase_profile(profile: Profile, init_batch: int) -> Profile:
