@@ -214,6 +214,15 @@ def test_restart_penalty_keeps_an_allocation_when_the_gain_is_small() -> None:
     assert decide([young], cluster(1))["a"] == current
 
 
+def test_least_move_cost_keeps_an_old_job_whose_grow_gains_little() -> None:
+    """An old job's restart factor is almost 1, so Pollux's objective alone grows it from 4 to
+    5 GPUs for a gain of a few percent; the policy's least move cost keeps it where it is."""
+    held = job("a", CHATTY, allocation=("n0",) * 4, age_s=1e6, max_replicas=16)
+    snap = ClusterSnapshot(time_s=0.0, nodes=cluster(1, gpus=8), jobs=(held,))
+    assert len(MilpPolicy(least_move_cost=0.0).decide(snap).allocations["a"]) == 5
+    assert MilpPolicy().decide(snap).allocations["a"] == held.allocation
+
+
 def test_not_ready_nodes_get_nothing_and_their_jobs_move() -> None:
     jobs = [job("a", allocation=("n1", "n1")), job("b", CHATTY)]
     alloc = decide(jobs, cluster(2, not_ready=(1,)))
@@ -253,7 +262,9 @@ def test_registered_and_deterministic() -> None:
     assert policy.decide(snap).allocations == MilpPolicy().decide(snap).allocations
 
 
-@pytest.mark.parametrize("options", [{"time_limit_s": 0}, {"mip_rel_gap": 1.0}])
+@pytest.mark.parametrize(
+    "options", [{"time_limit_s": 0}, {"mip_rel_gap": 1.0}, {"least_move_cost": 1.0}]
+)
 def test_bad_options_are_rejected(options: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="pollux-milp"):
         MilpPolicy(**options)

@@ -6,7 +6,9 @@ searches replica matrices with a genetic algorithm. Sia (Jayaram Subramanya et a
 showed that allocation over a cluster scales to thousands of GPUs as an integer program over
 a few configurations per job. This policy combines the two: the same snapshot, the same
 objective, job limits, restart penalty, fairness power, metric weights, GPU price and
-autoscaling as ``pollux``, and an exact search in place of the genetic one:
+autoscaling as ``pollux``, and an exact search in place of the genetic one. One departure:
+every move is charged at least ``LEAST_MOVE_COST`` of the job's value, because the exact
+search otherwise restarts old jobs for gains within the models' error. In steps:
 
 1. every job gets a menu of configurations (``policy.milp_options``);
 2. HiGHS picks one configuration per job within the cluster's aggregate capacity
@@ -20,6 +22,7 @@ state between rounds. Formulation and measurements: docs/milp-policy.md.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import ClassVar
 
@@ -53,6 +56,12 @@ from adaptsched.policy.sizing import desired_nodes, placeable_nodes
 MAX_ATTEMPTS = 3
 #: Placement may lose this share of the program's objective before a re-solve is tried.
 RESOLVE_LOSS = 5e-3
+#: Every change of a job's allocation costs the program at least this share of the job's
+#: value. Pollux's restart factor fades to almost nothing for an old job, so an exact search
+#: takes grows whose modelled gain is a few percent, within the error of the fitted models,
+#: and pays a real restart for each; the genetic search rarely finds them (docs/milp-policy.md:
+#: 0.05 cuts restarts per job from 4.24 to 4.10 and mean JCT by 0.4 % on the Pollux workloads).
+LEAST_MOVE_COST = 0.05
 
 
 class MilpPolicy(Policy):
@@ -66,14 +75,22 @@ class MilpPolicy(Policy):
         time_limit_s: float = TIME_LIMIT_S,
         mip_rel_gap: float = MIP_REL_GAP,
         max_attempts: int = MAX_ATTEMPTS,
+        least_move_cost: float = LEAST_MOVE_COST,
     ) -> None:
-        if not time_limit_s > 0 or not 0 <= mip_rel_gap < 1 or max_attempts < 1:
+        if (
+            not time_limit_s > 0
+            or not 0 <= mip_rel_gap < 1
+            or max_attempts < 1
+            or not 0 <= least_move_cost < 1
+        ):
             raise ValueError(
-                "pollux-milp: time_limit_s must be > 0, mip_rel_gap in [0, 1), max_attempts >= 1"
+                "pollux-milp: time_limit_s must be > 0, mip_rel_gap in [0, 1), max_attempts >= 1,"
+                " least_move_cost in [0, 1)"
             )
         self._time_limit_s = time_limit_s
         self._gap = mip_rel_gap
         self._max_attempts = max_attempts
+        self._least_move_cost = least_move_cost
 
     def decide(self, snapshot: ClusterSnapshot) -> Decision:
         remaining = remaining_if_used(snapshot)
@@ -87,9 +104,13 @@ class MilpPolicy(Policy):
                 info={"utility": 0.0},
             )
         problem, raw = valuation(snapshot, jobs, nodes, remaining)
-        menu = build_menu(problem)
+        charged = dataclasses.replace(
+            problem,
+            restart_factor=np.minimum(problem.restart_factor, 1.0 - self._least_move_cost),
+        )
+        menu = build_menu(charged)
         started = time.perf_counter()
-        state, solution, attempts = self._search(problem, menu, replica_limits(problem))
+        state, solution, attempts = self._search(charged, menu, replica_limits(charged))
         solve_ms = (time.perf_counter() - started) * 1e3
         node_ids = tuple(n.node_id for n in nodes)
         replicas = state.sum(axis=1)
