@@ -37,6 +37,7 @@ from adaptsched.policy.milp_solve import (
     Solution,
     program,
     relaxation,
+    resolve,
     solve,
 )
 from adaptsched.policy.objective import (
@@ -136,21 +137,16 @@ class MilpPolicy(Policy):
     ) -> tuple[np.ndarray, Solution, int]:
         """Solve and place; while jobs end up worse off than chosen because their
         configurations found no room among the kept placements, and that costs more than
-        ``RESOLVE_LOSS`` of the objective, forbid those configurations and solve again (at
-        most ``max_attempts`` solves). The best placement wins."""
+        ``RESOLVE_LOSS`` of the objective, forbid those configurations and choose again for
+        those jobs only, the others' choices kept (at most ``max_attempts`` solves). The best
+        placement wins."""
         allowed = np.ones(len(menu.job), dtype=bool)
+        gpus, nodes = int(problem.capacity.sum()), problem.num_nodes
+        limit = {"time_limit_s": self._time_limit_s, "mip_rel_gap": self._gap}
+        solution = solve(menu, gpus, nodes, **limit)
         best: tuple[float, np.ndarray, Solution] | None = None
-        attempts = 0
-        while attempts < self._max_attempts:
-            attempts += 1
-            solution = solve(
-                menu,
-                int(problem.capacity.sum()),
-                problem.num_nodes,
-                time_limit_s=self._time_limit_s,
-                mip_rel_gap=self._gap,
-                allowed=allowed,
-            )
+        attempts = 1
+        while True:
             state = place(problem, menu, solution.columns, *limits)
             regret = placed_regret(problem, menu, state)
             total = float(regret.sum())
@@ -158,11 +154,13 @@ class MilpPolicy(Policy):
                 best = (total, state, solution)
             short = regret > menu.regret[solution.columns] + 1e-9
             lost = 1.0 - menu.objective(total) / max(menu.objective(solution.regret), 1e-300)
-            if not short.any() or lost < RESOLVE_LOSS:
-                break
+            if attempts >= self._max_attempts or not short.any() or lost < RESOLVE_LOSS:
+                return best[1], best[2], attempts
             allowed[solution.columns[short]] = False
             allowed[menu.none] = True
-        return best[1], best[2], attempts
+            free = short | ~menu.keep[solution.columns]
+            solution = resolve(menu, gpus, nodes, solution, np.flatnonzero(free), allowed, **limit)
+            attempts += 1
 
 
 def objective_bound(snapshot: ClusterSnapshot) -> float:
