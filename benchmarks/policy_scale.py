@@ -11,8 +11,10 @@ Pollux's objective of every decision, and the LP relaxation of ``policy.milp.obj
 an upper bound that holds for any search. A policy stops after ``--max-policy-s`` seconds of
 deciding (at least one round), which limits the genetic search at 4096 GPUs; the JSON says how
 many rounds each ran (``rounds``), and ``milp_over_genetic`` compares the two searches'
-objectives on the rounds both ran. Round times are wall-clock (``round_ms_*``) and the
-process's CPU (``round_cpu_ms_*``): on a shared machine the CPU figures are the steadier.
+objectives on the rounds both ran. Round times are wall-clock (``round_ms_*``; every round's
+in ``round_ms``) and the process's CPU (``round_cpu_ms_*``): on a shared machine the CPU
+figures are the steadier. ``solves_per_round`` says which rounds a search solved again after
+placement (``pollux-milp``'s ``attempts``; 1 for a policy that does not say).
 
     .venv/bin/python benchmarks/policy_scale.py --json
 """
@@ -61,7 +63,7 @@ def run_child(args: argparse.Namespace) -> int:
     process's peak resident memory."""
     snapshots = pickle.loads(Path(args.child).read_bytes())
     policy = make_policy(args.policy, **json.loads(args.options))
-    wall_ms, cpu_ms, decisions = [], [], []
+    wall_ms, cpu_ms, decisions, solves = [], [], [], []
     spent_s = 0.0
     for snap in snapshots:
         start, start_cpu = time.perf_counter(), time.process_time()
@@ -69,12 +71,19 @@ def run_child(args: argparse.Namespace) -> int:
         wall_ms.append((time.perf_counter() - start) * 1e3)
         cpu_ms.append((time.process_time() - start_cpu) * 1e3)
         decisions.append({k: list(v) for k, v in decision.allocations.items()})
+        solves.append(int(decision.info.get("attempts", 1)))
         spent_s += wall_ms[-1] / 1e3
         if spent_s >= args.max_policy_s:
             break
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     json.dump(
-        {"wall_ms": wall_ms, "cpu_ms": cpu_ms, "decisions": decisions, "peak_rss_mb": peak_mb},
+        {
+            "wall_ms": wall_ms,
+            "cpu_ms": cpu_ms,
+            "decisions": decisions,
+            "solves": solves,
+            "peak_rss_mb": peak_mb,
+        },
         sys.stdout,
     )
     return 0
@@ -130,6 +139,8 @@ def score(snapshots: list, runs: dict[str, dict], bounds: list[float]) -> dict:
             "objective_to_bound": round(float(np.mean(ratio)), 4),
             "worst_round_to_bound": round(float(np.min(ratio)), 4),
             "rounds": count,
+            "round_ms": [round(ms, 1) for ms in run["wall_ms"]],
+            "solves_per_round": run["solves"],
             "_objectives": objective,
         }
     return report

@@ -27,6 +27,8 @@ def test_policy_scale_prints_every_figure_per_policy() -> None:
             assert figures[key] > 0, key
         assert figures["objective"] <= figures["lp_bound"] * (1 + 1e-6)
         assert figures["rounds"] == 2
+        assert len(figures["round_ms"]) == len(figures["solves_per_round"]) == 2
+        assert all(n >= 1 for n in figures["solves_per_round"])
     assert size["pollux"]["lp_bound"] == size["pollux-milp"]["lp_bound"]  # same snapshots
     assert result["jobs"]["64"] == 10
     assert result["milp_over_genetic"]["64"] >= 1.0
