@@ -138,8 +138,8 @@ class MilpPolicy(Policy):
         """Solve and place; while jobs end up worse off than chosen because their
         configurations found no room among the kept placements, and that costs more than
         ``RESOLVE_LOSS`` of the objective, forbid those configurations and choose again for
-        those jobs only, the others' choices kept (at most ``max_attempts`` solves). The best
-        placement wins."""
+        those jobs and the jobs that move anyway, the kept jobs' choices fixed (at most
+        ``max_attempts`` solves). The best placement wins."""
         allowed = np.ones(len(menu.job), dtype=bool)
         gpus, nodes = int(problem.capacity.sum()), problem.num_nodes
         limit = {"time_limit_s": self._time_limit_s, "mip_rel_gap": self._gap}
