@@ -17,7 +17,7 @@ from adaptsched.models import get_metric, speedup_table
 from adaptsched.policy.base import ClusterSnapshot, JobInfo, NodeInfo
 from adaptsched.policy.milp import MilpPolicy, objective_bound
 from adaptsched.policy.milp_options import build_menu
-from adaptsched.policy.milp_solve import resolve, solve
+from adaptsched.policy.milp_solve import program, resolve, solve
 from adaptsched.policy.objective import (
     MAX_NODES_PER_JOB,
     Evaluator,
@@ -194,12 +194,12 @@ def test_a_placement_that_falls_short_is_chosen_again() -> None:
 def test_choosing_again_keeps_the_other_jobs_and_avoids_forbidden_columns() -> None:
     _, problem = snapshot_problem(_busy_snapshot(1, 12))
     menu = build_menu(problem)
-    gpus, nodes = int(problem.capacity.sum()), problem.num_nodes
-    first = solve(menu, gpus, nodes)
+    prog = program(menu, int(problem.capacity.sum()), problem.num_nodes)
+    first = solve(menu, prog)
     again_for = np.flatnonzero(first.columns != menu.none)[:2]
     allowed = np.ones(len(menu.job), dtype=bool)
     allowed[first.columns[again_for]] = False
-    second = resolve(menu, gpus, nodes, first, again_for, allowed)
+    second = resolve(menu, prog, first, again_for, allowed)
     others = np.setdiff1d(np.arange(menu.num_jobs), again_for)
     assert np.array_equal(second.columns[others], first.columns[others])
     assert allowed[second.columns].all()

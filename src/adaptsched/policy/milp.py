@@ -141,9 +141,9 @@ class MilpPolicy(Policy):
         those jobs and the jobs that move anyway, the kept jobs' choices fixed (at most
         ``max_attempts`` solves). The best placement wins."""
         allowed = np.ones(len(menu.job), dtype=bool)
-        gpus, nodes = int(problem.capacity.sum()), problem.num_nodes
+        prog = program(menu, int(problem.capacity.sum()), problem.num_nodes)
         limit = {"time_limit_s": self._time_limit_s, "mip_rel_gap": self._gap}
-        solution = solve(menu, gpus, nodes, **limit)
+        solution = solve(menu, prog, **limit)
         best: tuple[float, np.ndarray, Solution] | None = None
         attempts = 1
         while True:
@@ -159,7 +159,7 @@ class MilpPolicy(Policy):
             allowed[solution.columns[short]] = False
             allowed[menu.none] = True
             free = short | ~menu.keep[solution.columns]
-            solution = resolve(menu, gpus, nodes, solution, np.flatnonzero(free), allowed, **limit)
+            solution = resolve(menu, prog, solution, np.flatnonzero(free), allowed, **limit)
             attempts += 1
 
 

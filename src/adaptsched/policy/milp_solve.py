@@ -138,8 +138,7 @@ def relaxation(menu: Menu, prog: Program, allowed: np.ndarray | None = None) -> 
 
 def solve(
     menu: Menu,
-    gpus: int,
-    nodes: int,
+    prog: Program,
     *,
     time_limit_s: float = TIME_LIMIT_S,
     mip_rel_gap: float = MIP_REL_GAP,
@@ -151,8 +150,7 @@ def solve(
     the integer optimum whenever the relaxation is integral in the jobs and the pattern
     counts it needs exist, and otherwise differs from the relaxation's value only by what the
     fractional jobs' rounding costs. ``allowed``: one flag per column; the others are never
-    chosen (each job's empty column must stay allowed)."""
-    prog = program(menu, gpus, nodes)
+    chosen (each job's empty column must stay allowed). ``prog``: ``program(menu, ...)``."""
     x = relaxation(menu, prog, allowed)
     if x is None:  # HiGHS failed: nothing chosen, placement fills greedily
         return Solution(menu.none.copy(), float(menu.regret[menu.none].sum()), False, np.nan)
@@ -168,8 +166,7 @@ def solve(
 
 def resolve(
     menu: Menu,
-    gpus: int,
-    nodes: int,
+    prog: Program,
     previous: Solution,
     jobs: np.ndarray,
     allowed: np.ndarray,
@@ -182,7 +179,6 @@ def resolve(
     for a few jobs thus costs a small program instead of a second relaxation over all
     columns (at 4096 GPUs that relaxation is most of a round)."""
     options = {"time_limit": time_limit_s, "mip_rel_gap": mip_rel_gap}
-    prog = program(menu, gpus, nodes)
     columns = _choose_for(menu, prog, previous.columns, np.unique(jobs), allowed, options)
     regret = float(menu.regret[columns].sum())
     return Solution(columns, regret, False, previous.lp_regret)
