@@ -32,6 +32,7 @@ from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.paths import profiles_dir, traces_root
 from adaptsched.sim.runner import SimConfig, load_truths, run_workload_file
 from adaptsched.sim.truth import ProfileTruth
+from adaptsched.stdout_guard import stdout_to_stderr
 
 ARMS = ("goodput", "speed", "cost", "balanced", "speed-thesis", "cost-thesis")
 _TRUTHS: dict[str, dict[str, ProfileTruth]] = {}
@@ -153,7 +154,7 @@ def main() -> int:
         for a in args.arms
     ]
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+    with stdout_to_stderr(), ProcessPoolExecutor(max_workers=args.workers) as pool:
         outcomes = list(pool.map(_run_one, tasks))
     report = summarise(outcomes, args.arms)
     report["wall_s"] = time.perf_counter() - start

@@ -38,6 +38,7 @@ from adaptsched.policy.base import ClusterSnapshot, Decision, NodeInfo
 from adaptsched.policy.milp import MilpPolicy, objective_bound
 from adaptsched.policy.objective import decision_objective
 from adaptsched.policy.registry import make_policy
+from adaptsched.stdout_guard import stdout_to_stderr
 
 #: GPUs -> jobs (about one job per 6.4 GPUs, as in the issue's measurements).
 SIZES = {64: 10, 256: 40, 1024: 160, 4096: 640}
@@ -65,16 +66,17 @@ def run_child(args: argparse.Namespace) -> int:
     policy = make_policy(args.policy, **json.loads(args.options))
     wall_ms, cpu_ms, decisions, solves = [], [], [], []
     spent_s = 0.0
-    for snap in snapshots:
-        start, start_cpu = time.perf_counter(), time.process_time()
-        decision = policy.decide(snap)
-        wall_ms.append((time.perf_counter() - start) * 1e3)
-        cpu_ms.append((time.process_time() - start_cpu) * 1e3)
-        decisions.append({k: list(v) for k, v in decision.allocations.items()})
-        solves.append(int(decision.info.get("attempts", 1)))
-        spent_s += wall_ms[-1] / 1e3
-        if spent_s >= args.max_policy_s:
-            break
+    with stdout_to_stderr():  # the parent reads this process's stdout as JSON
+        for snap in snapshots:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            decision = policy.decide(snap)
+            wall_ms.append((time.perf_counter() - start) * 1e3)
+            cpu_ms.append((time.process_time() - start_cpu) * 1e3)
+            decisions.append({k: list(v) for k, v in decision.allocations.items()})
+            solves.append(int(decision.info.get("attempts", 1)))
+            spent_s += wall_ms[-1] / 1e3
+            if spent_s >= args.max_policy_s:
+                break
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     json.dump(
         {

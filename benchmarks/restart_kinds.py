@@ -18,6 +18,7 @@ from adaptsched.control.hooks import ControlHooks, GenerationEvent
 from adaptsched.policy.registry import make_policy, policy_names
 from adaptsched.sim.paths import profiles_dir, traces_root
 from adaptsched.sim.runner import load_truths, run_workload_file
+from adaptsched.stdout_guard import stdout_to_stderr
 
 
 class RelaunchKinds(ControlHooks):
@@ -62,7 +63,7 @@ def main() -> int:
     tasks = [(str(w), str(profiles_dir(args.traces)), args.policy) for w in workloads]
     total: Counter[str] = Counter()
     per_workload, restarts, jobs = {}, 0, 0
-    with ProcessPoolExecutor(args.workers) as pool:
+    with stdout_to_stderr(), ProcessPoolExecutor(args.workers) as pool:
         for name, kinds, count, size in pool.map(_run_one, tasks):
             per_workload[name] = kinds
             total.update(kinds)

@@ -24,6 +24,7 @@ import numpy as np
 from adaptsched.policy.registry import make_policy, policy_names
 from adaptsched.sim.paths import profiles_dir, traces_root
 from adaptsched.sim.runner import SimConfig, load_truths, run_workload_file
+from adaptsched.stdout_guard import stdout_to_stderr
 
 _TRUTHS: dict = {}
 
@@ -65,7 +66,7 @@ def main() -> int:
     traces = str(profiles_dir(args.traces))
     tasks = [(str(w), traces, args.policy, args.seed) for w in workloads]
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+    with stdout_to_stderr(), ProcessPoolExecutor(max_workers=args.workers) as pool:
         outcomes = list(pool.map(_run_one, tasks))
     wall_s = time.perf_counter() - start
     latency_ms = np.array([x for _, _, lat, _ in outcomes for x in lat] or [0.0]) * 1e3

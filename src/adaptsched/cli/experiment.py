@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from adaptsched.cli.args import bounded, output_dir
+from adaptsched.stdout_guard import quiet_if
 
 EXPERIMENTS = ("thesis",)
 
@@ -96,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     policy = args.policy or DEFAULT_POLICY
     policy_class(policy)  # a clear error for unknown policies
     setup = ThesisSetup(policy=policy, generations=args.generations)
-    report = run_thesis(args.seeds, setup, args.profile, progress)
+    with quiet_if(args.json):
+        report = run_thesis(args.seeds, setup, args.profile, progress)
     sys.stderr.write("\n")
     report["comparisons"] = comparisons(report)
     text = markdown(report)
@@ -128,7 +130,8 @@ def _run_real(args: argparse.Namespace) -> int:
         setup = dataclasses.replace(setup, policy=args.policy)
     out = args.out or Path(tempfile.mkdtemp(prefix="adaptsched-thesis-real-"))
     out.mkdir(parents=True, exist_ok=True)
-    report = run_real_experiment(args.arms or ARMS, setup, out, args.profile, args.seeds)
+    with quiet_if(args.json):
+        report = run_real_experiment(args.arms or ARMS, setup, out, args.profile, args.seeds)
     report["comparisons"] = real_comparisons(report)
     text = markdown(report)
     (out / "thesis-real.json").write_text(json.dumps(report, indent=1))

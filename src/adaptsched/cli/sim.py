@@ -23,6 +23,7 @@ from adaptsched.sim.paths import ENV_VAR, profiles_dir, workload_files
 from adaptsched.sim.plots import plot_gpus_in_use, plot_jct_cdf
 from adaptsched.sim.results import SimResult
 from adaptsched.sim.runner import SimConfig, build_jobs, load_truths, simulate_jobs
+from adaptsched.stdout_guard import quiet_if
 
 #: Largest cluster and GPUs per node the command accepts (sizes beyond are typing errors).
 MAX_NODES = 4096
@@ -245,7 +246,8 @@ def run(args: argparse.Namespace) -> int:
             if args.out is not None:
                 hooks = (*hooks, history)
             try:
-                result = simulate_jobs(jobs, policy, config, hooks)
+                with quiet_if(args.json):
+                    result = simulate_jobs(jobs, policy, config, hooks)
             except TimeLimitError as exc:
                 _keep(args, path.stem, exc.partial, results, history, config)
                 raise TimeLimitError(f"{path}: {exc} (--max-time)", exc.partial) from None
