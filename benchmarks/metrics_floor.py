@@ -39,6 +39,7 @@ from adaptsched.sim.paths import profiles_dir
 from adaptsched.sim.runner import SimConfig, load_truths
 from adaptsched.sim.truth import ProfileTruth
 from adaptsched.sim.workload import JobSpec, load_workload
+from adaptsched.stdout_guard import stdout_to_stderr
 
 _SIM = SimConfig()  # the simulator settings metrics_autoscale.py runs with
 GPUS_PER_NODE = _SIM.gpus_per_node
@@ -155,7 +156,7 @@ def main() -> int:
     jobs = [job for w in workloads for job in w]
     apps = sorted({job.application for job in jobs})
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+    with stdout_to_stderr(), ProcessPoolExecutor(max_workers=args.workers) as pool:
         fronts = {a: (g, s) for a, g, s in pool.map(_frontier_task, [(traces, a) for a in apps])}
         goodput = metrics_autoscale.goodput_arm(pool, files, traces, args.generations)
     total_jct = goodput["mean_jct_s"] * len(jobs)  # workloads have equal job counts

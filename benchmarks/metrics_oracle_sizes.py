@@ -33,6 +33,7 @@ from adaptsched.sim.paths import profiles_dir
 from adaptsched.sim.runner import run_workload_file
 from adaptsched.sim.truth import ProfileTruth
 from adaptsched.sim.workload import load_workload
+from adaptsched.stdout_guard import stdout_to_stderr
 
 LAMBDAS = (1.0, 2.0, 3.0, 8.0)
 
@@ -144,7 +145,7 @@ def main() -> int:
         return 2
     traces = str(profiles_dir(args.traces))
     start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+    with stdout_to_stderr(), ProcessPoolExecutor(max_workers=args.workers) as pool:
         goodput = metrics_autoscale.goodput_arm(pool, files, traces, args.generations)
         tasks = [(str(f), traces, lam) for lam in args.lambdas for f in files]
         sized = list(pool.map(_run_sized, tasks))
