@@ -5,8 +5,9 @@ Runs a policy (``--policy``, the project's default unless given) with autoscalin
 ``../shared/pollux-traces/workloads`` once per metric arm (``goodput``, ``speed``, ``cost``,
 ``balanced``, ``speed-thesis``, ``cost-thesis``, or any metric name such as ``cost:0.4``),
 every job of a run carrying the arm's metric, and prints one JSON object: per arm the mean
-JCT over the workloads, the node-hours summed over them and the restarts per job; then the
-changes of every arm relative to ``goodput`` in percent (negative = lower).
+JCT over the workloads, the node-hours summed over them and the restarts per job (and, per
+application, the mean JCT, restarts and GPU-hours per job); then the changes of every arm
+relative to ``goodput`` in percent (negative = lower).
 
     .venv/bin/python benchmarks/metrics_autoscale.py --traces ../shared/pollux-traces --json
 
@@ -20,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from adaptsched.policy.base import Policy
 from adaptsched.policy.registry import DEFAULT_POLICY, make_policy, policy_names, policy_options
 from adaptsched.sim.autoscaler import AutoscaleConfig
 from adaptsched.sim.paths import profiles_dir, traces_root
+from adaptsched.sim.results import JobResult
 from adaptsched.sim.runner import SimConfig, load_truths, run_workload_file
 from adaptsched.sim.truth import ProfileTruth
 from adaptsched.stdout_guard import stdout_to_stderr
@@ -59,11 +62,29 @@ def build_policy(name: str, seed: int, generations: int) -> Policy:
     return make_policy(name, seed=seed, **options)
 
 
-def _run_one(task: tuple[str, str, str, int, int, str]) -> tuple[str, str, dict[str, float]]:
+Outcome = tuple[str, str, dict[str, float], dict[str, dict[str, float]]]
+
+
+def application_sums(jobs: Iterable[JobResult]) -> dict[str, dict[str, float]]:
+    """Per application: job count and the sums of JCT, restarts and GPU-hours (sums, so that
+    workloads add up before the means are taken)."""
+    sums: dict[str, dict[str, float]] = {}
+    for job in jobs:
+        app = sums.setdefault(
+            job.application, {"jobs": 0.0, "jct_s": 0.0, "restarts": 0.0, "gpu_hours": 0.0}
+        )
+        app["jobs"] += 1
+        app["jct_s"] += job.jct_s
+        app["restarts"] += job.restarts
+        app["gpu_hours"] += job.gpu_hours
+    return sums
+
+
+def _run_one(task: tuple[str, str, str, int, int, str]) -> Outcome:
     workload, traces, arm, seed, generations, policy_name = task
     policy = build_policy(policy_name, seed, generations)
     result = run_workload_file(workload, truths(traces), policy, sim_config(get_metric(arm)))
-    return arm, Path(workload).stem, result.summary()
+    return arm, Path(workload).stem, result.summary(), application_sums(result.jobs)
 
 
 def workload_files(traces: Path) -> list[Path]:
@@ -96,11 +117,31 @@ def _change_pct(value: float, reference: float) -> float:
     return 100.0 * (value / reference - 1.0)
 
 
-def summarise(outcomes: list[tuple[str, str, dict[str, float]]], arms: list[str]) -> dict:
-    """Per-arm figures and the changes the targets are stated in."""
+def _by_application(sums: Iterable[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Per application over the workloads: jobs, mean JCT, restarts and GPU-hours per job
+    (where a metric's JCT and node-hours go)."""
+    total: dict[str, dict[str, float]] = {}
+    for per_workload in sums:
+        for app, figures in per_workload.items():
+            into = total.setdefault(app, dict.fromkeys(figures, 0.0))
+            for key, value in figures.items():
+                into[key] += value
+    return {
+        app: {
+            "jobs": int(t["jobs"]),
+            "mean_jct_s": t["jct_s"] / t["jobs"],
+            "restarts_per_job": t["restarts"] / t["jobs"],
+            "gpu_hours_per_job": t["gpu_hours"] / t["jobs"],
+        }
+        for app, t in sorted(total.items())
+    }
+
+
+def summarise(outcomes: list[Outcome], arms: list[str]) -> dict:
+    """Per-arm figures (also per application) and the changes the targets are stated in."""
     report: dict = {"arms": {}}
     for arm in arms:
-        runs = {w: s for a, w, s in outcomes if a == arm}
+        runs = {w: s for a, w, s, _ in outcomes if a == arm}
         report["arms"][arm] = {
             "mean_jct_s": float(np.mean([s["mean_jct_s"] for s in runs.values()])),
             "node_hours": float(np.sum([s["node_hours"] for s in runs.values()])),
@@ -109,6 +150,7 @@ def summarise(outcomes: list[tuple[str, str, dict[str, float]]], arms: list[str]
                 w: {k: s[k] for k in ("mean_jct_s", "node_hours", "restarts_per_job")}
                 for w, s in sorted(runs.items())
             },
+            "by_application": _by_application(apps for a, _, _, apps in outcomes if a == arm),
         }
     base = report["arms"].get("goodput")
     if base is None:

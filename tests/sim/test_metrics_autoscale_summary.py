@@ -1,0 +1,44 @@
+"""benchmarks/metrics_autoscale.py's report: per-application figures add the workloads up
+before taking means, so an application's mean JCT is over its jobs, not over workloads."""
+
+from __future__ import annotations
+
+import pytest
+from benchmark_module import load_benchmark
+
+from adaptsched.sim.results import JobResult
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_benchmark("metrics_autoscale")
+
+
+def _job(app: str, jct: float, restarts: int, gpu_hours: float) -> JobResult:
+    return JobResult(app + str(jct), app, 0.0, jct, jct, gpu_hours, restarts)
+
+
+def _summary(jcts: list[float]) -> dict[str, float]:
+    return {"mean_jct_s": sum(jcts) / len(jcts), "node_hours": 1.0, "restarts_per_job": 0.0}
+
+
+def test_by_application_means_over_jobs_of_all_workloads(bench) -> None:
+    first = [_job("bert", 100.0, 2, 1.0), _job("ncf", 10.0, 0, 0.1)]
+    second = [_job("bert", 400.0, 4, 3.0), _job("bert", 700.0, 6, 5.0)]
+    outcomes = [
+        ("goodput", "w1", _summary([100.0, 10.0]), bench.application_sums(first)),
+        ("goodput", "w2", _summary([400.0, 700.0]), bench.application_sums(second)),
+        ("speed", "w1", _summary([50.0]), bench.application_sums([_job("ncf", 50.0, 1, 2.0)])),
+    ]
+    report = bench.summarise(outcomes, ["goodput", "speed"])
+    bert = report["arms"]["goodput"]["by_application"]["bert"]
+    # (100 + 400 + 700) / 3 jobs, not the mean of the workloads' means (100 and 550)
+    assert bert == {
+        "jobs": 3,
+        "mean_jct_s": pytest.approx(400.0),
+        "restarts_per_job": pytest.approx(4.0),
+        "gpu_hours_per_job": pytest.approx(3.0),
+    }
+    assert report["arms"]["goodput"]["by_application"]["ncf"]["jobs"] == 1
+    assert list(report["arms"]["speed"]["by_application"]) == ["ncf"]
+    assert report["arms"]["speed"]["by_application"]["ncf"]["mean_jct_s"] == pytest.approx(50.0)
