@@ -62,29 +62,15 @@ def build_policy(name: str, seed: int, generations: int) -> Policy:
     return make_policy(name, seed=seed, **options)
 
 
-Outcome = tuple[str, str, dict[str, float], dict[str, dict[str, float]]]
-
-
-def application_sums(jobs: Iterable[JobResult]) -> dict[str, dict[str, float]]:
-    """Per application: job count and the sums of JCT, restarts and GPU-hours (sums, so that
-    workloads add up before the means are taken)."""
-    sums: dict[str, dict[str, float]] = {}
-    for job in jobs:
-        app = sums.setdefault(
-            job.application, {"jobs": 0.0, "jct_s": 0.0, "restarts": 0.0, "gpu_hours": 0.0}
-        )
-        app["jobs"] += 1
-        app["jct_s"] += job.jct_s
-        app["restarts"] += job.restarts
-        app["gpu_hours"] += job.gpu_hours
-    return sums
+#: (arm, workload, the run's summary, its jobs)
+Outcome = tuple[str, str, dict[str, float], tuple[JobResult, ...]]
 
 
 def _run_one(task: tuple[str, str, str, int, int, str]) -> Outcome:
     workload, traces, arm, seed, generations, policy_name = task
     policy = build_policy(policy_name, seed, generations)
     result = run_workload_file(workload, truths(traces), policy, sim_config(get_metric(arm)))
-    return arm, Path(workload).stem, result.summary(), application_sums(result.jobs)
+    return arm, Path(workload).stem, result.summary(), result.jobs
 
 
 def workload_files(traces: Path) -> list[Path]:
@@ -117,23 +103,20 @@ def _change_pct(value: float, reference: float) -> float:
     return 100.0 * (value / reference - 1.0)
 
 
-def _by_application(sums: Iterable[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
-    """Per application over the workloads: jobs, mean JCT, restarts and GPU-hours per job
-    (where a metric's JCT and node-hours go)."""
-    total: dict[str, dict[str, float]] = {}
-    for per_workload in sums:
-        for app, figures in per_workload.items():
-            into = total.setdefault(app, dict.fromkeys(figures, 0.0))
-            for key, value in figures.items():
-                into[key] += value
+def by_application(jobs: Iterable[JobResult]) -> dict[str, dict[str, float]]:
+    """Per application over all the jobs given (every workload of an arm): jobs, mean JCT,
+    restarts and GPU-hours per job (where a metric's JCT and node-hours go)."""
+    groups: dict[str, list[JobResult]] = {}
+    for job in jobs:
+        groups.setdefault(job.application, []).append(job)
     return {
         app: {
-            "jobs": int(t["jobs"]),
-            "mean_jct_s": t["jct_s"] / t["jobs"],
-            "restarts_per_job": t["restarts"] / t["jobs"],
-            "gpu_hours_per_job": t["gpu_hours"] / t["jobs"],
+            "jobs": len(group),
+            "mean_jct_s": float(np.mean([j.jct_s for j in group])),
+            "restarts_per_job": float(np.mean([j.restarts for j in group])),
+            "gpu_hours_per_job": float(np.mean([j.gpu_hours for j in group])),
         }
-        for app, t in sorted(total.items())
+        for app, group in sorted(groups.items())
     }
 
 
@@ -150,7 +133,7 @@ def summarise(outcomes: list[Outcome], arms: list[str]) -> dict:
                 w: {k: s[k] for k in ("mean_jct_s", "node_hours", "restarts_per_job")}
                 for w, s in sorted(runs.items())
             },
-            "by_application": _by_application(apps for a, _, _, apps in outcomes if a == arm),
+            "by_application": by_application(j for a, _, _, js in outcomes if a == arm for j in js),
         }
     base = report["arms"].get("goodput")
     if base is None:

@@ -26,9 +26,9 @@ def test_by_application_means_over_jobs_of_all_workloads(bench) -> None:
     first = [_job("bert", 100.0, 2, 1.0), _job("ncf", 10.0, 0, 0.1)]
     second = [_job("bert", 400.0, 4, 3.0), _job("bert", 700.0, 6, 5.0)]
     outcomes = [
-        ("goodput", "w1", _summary([100.0, 10.0]), bench.application_sums(first)),
-        ("goodput", "w2", _summary([400.0, 700.0]), bench.application_sums(second)),
-        ("speed", "w1", _summary([50.0]), bench.application_sums([_job("ncf", 50.0, 1, 2.0)])),
+        ("goodput", "w1", _summary([100.0, 10.0]), tuple(first)),
+        ("goodput", "w2", _summary([400.0, 700.0]), tuple(second)),
+        ("speed", "w1", _summary([50.0]), (_job("ncf", 50.0, 1, 2.0),)),
     ]
     report = bench.summarise(outcomes, ["goodput", "speed"])
     bert = report["arms"]["goodput"]["by_application"]["bert"]
