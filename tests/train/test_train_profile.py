@@ -20,7 +20,7 @@ def test_profile_command_writes_a_loadable_profile(tmp_path: Path) -> None:
     write_mnist_like(data, train=2048, test=128)  # enough steps for the noise warm-up
     out = tmp_path / "mnist"
     argv = ["profile", "--out", str(out), "--data", str(data), "--replicas", "2"]
-    argv += ["--local-bsz", "16", "32", "--steps", "2", "--batches", "128"]
+    argv += ["--local-bsz", "16", "32", "--steps", "2", "--batches", "128", "--rounds", "2"]
     argv += ["--epochs", "2", "--train-samples", "0", "--test-samples", "0"]
     assert main(argv) == 0
     with open(out / "placements.csv") as f:
@@ -34,6 +34,7 @@ def test_profile_command_writes_a_loadable_profile(tmp_path: Path) -> None:
     meta = json.loads((out / "profile.json").read_text())
     assert meta["init_batch"] == 64 and meta["epoch_samples"] == 2048
     assert meta["epochs"] == 10  # the whole (tiny) data set: the job's own 10 epochs
+    assert meta["measured"]["step_rounds"] == 2  # rows are medians of two rounds
     with open(out / "validation-128.csv") as f:
         val = list(csv.DictReader(f))
     assert len(val) == 2

@@ -61,7 +61,7 @@ def test_a_script_of_the_user_becomes_a_loadable_profile(
     before = _children()
     argv = ["profile", "--script", str(TINY_JOB), "--out", str(out), "--replicas", "1", "2"]
     argv += ["--local-bsz", "8", "16", "--steps", "3", "--batches", "16", "32", "--epochs", "2"]
-    assert main([*argv, "--", "--step-sleep", "0"]) == 0
+    assert main([*argv, "--rounds", "2", "--", "--step-sleep", "0"]) == 0
     assert not list(workdir.iterdir()) and _children() <= before
     placements = _rows(out / "placements.csv")
     assert [(r["placement"], int(r["local_bsz"])) for r in placements] == [
@@ -87,6 +87,8 @@ def test_a_script_of_the_user_becomes_a_loadable_profile(
     limits = [meta[k] for k in ("init_batch", "max_batch", "min_local", "max_local")]
     assert limits == [16, 128, 8, 32]  # tiny_job's BatchLimits, read from its trainer
     assert meta["epochs"] == 2 and "metric column is 0" in meta["note"]
+    assert meta["measured"]["step_rounds"] == 2  # each row the median of two rounds
+    assert meta["measured"]["step_time_largest_spread"] >= 0
     command = meta["measured"]["command"]
     assert command.startswith("adaptsched profile --script tiny_job.py --out tiny ")
     assert command.endswith("-- --step-sleep 0") and str(tmp_path) not in command

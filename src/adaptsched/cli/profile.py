@@ -13,7 +13,8 @@ while K unsynchronised copies of the job share the machine), ``validation-<M>.cs
 statistical epoch at total batch M: progress in iterations at M0, test accuracy, grad_sqr,
 grad_var at M0) and ``profile.json`` (the job's constants plus where, when and how it was
 measured). Format:
-docs/profile-format.md. torch loads only when the command runs.
+docs/profile-format.md. torch loads only when the command runs. ``--rounds R`` measures the
+step times R times in turn and keeps each row's median (:mod:`adaptsched.cli.step_rounds`).
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from adaptsched.cli.args import bounded, output_dir
+from adaptsched.cli.step_rounds import largest_spread, median_rows
 
 if TYPE_CHECKING:
-    from adaptsched.train.profiling import ProfileJob
+    from adaptsched.train.profiling import ProfileJob, RunOptions
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--replicas", type=processes, nargs="+", default=[1, 2])
     parser.add_argument("--local-bsz", type=count, nargs="+", default=[16, 32, 64, 128, 256])
     parser.add_argument("--steps", type=count, default=20, help="timed steps per placement row")
+    parser.add_argument(
+        "--rounds",
+        type=bounded(int, 1, 100),
+        default=1,
+        help="measure the step times this many times in turn and keep each row's median "
+        "(3 on a machine shared with other work)",
+    )
     parser.add_argument(
         "--batches",
         type=count,
@@ -108,7 +117,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _check_mode(args: argparse.Namespace) -> None:
-    """Refuse a flag of the other mode (it would be silently ignored); fill --job defaults."""
+    """Refuse a flag of the other mode (it would be silently ignored); fill --job defaults.
+    A replica count or local batch given twice is measured once."""
+    args.replicas = list(dict.fromkeys(args.replicas))
+    args.local_bsz = list(dict.fromkeys(args.local_bsz))
     flag = {name: "--" + name.replace("_", "-") for name in (*JOB_ONLY, *SCRIPT_ONLY)}
     if args.script is not None:
         for name in JOB_ONLY:
@@ -210,8 +222,6 @@ def run(args: argparse.Namespace) -> int:
         RunOptions,
         get_profile_job,
         measure_finish,
-        measure_placements,
-        measure_side_by_side,
         measure_validation,
     )
 
@@ -223,29 +233,21 @@ def run(args: argparse.Namespace) -> int:
     opts = RunOptions(args.job, args.data, args.train_samples, args.test_samples, args.threads)
     start_s = time.monotonic()
     load_before = os.getloadavg()
-    placement_rows = []
-    for replicas in args.replicas:
-        for row in measure_placements(opts, replicas, args.local_bsz, args.steps):
-            placement_rows.append(
-                [str(replicas), row["local_bsz"], row["step_time"], row["sync_time"]]
-            )
-            log.info(
-                "placement %d, local batch %d: %.4f s/step",
-                replicas,
-                row["local_bsz"],
-                row["step_time"],
-            )
+    placement_rounds, host_rounds = [], []
+    for number in range(1, args.rounds + 1):
+        if args.rounds > 1:
+            log.info("step times, round %d of %d", number, args.rounds)
+        placement_rounds.append(_placement_round(opts, args))
+        host_rounds.append(_host_round(opts, args))
     _write_csv(
-        out / "placements.csv", ["placement", "local_bsz", "step_time", "sync_time"], placement_rows
+        out / "placements.csv",
+        ["placement", "local_bsz", "step_time", "sync_time"],
+        median_rows(placement_rounds, keys=2),
     )
-    host_rows = []
-    for copies in [r for r in args.replicas if r > 1]:
-        for row in measure_side_by_side(opts, copies, args.local_bsz, args.steps):
-            host_rows.append([copies, row["local_bsz"], row["step_time"]])
-            log.info("%d copies side by side, local batch %d: %.4f s/step", copies,
-                     row["local_bsz"], row["step_time"])  # fmt: skip
-    if host_rows:
-        _write_csv(out / "host.csv", ["replicas", "local_bsz", "step_time"], host_rows)
+    if host_rounds[0]:
+        _write_csv(
+            out / "host.csv", ["replicas", "local_bsz", "step_time"], median_rows(host_rounds, 2)
+        )
     for batch in args.batches if reused is None else []:
         rows = measure_validation(opts, args.val_replicas, batch, args.epochs)
         keys = ["progress", "iteration", "metric", "grad_sqr", "grad_var"]
@@ -281,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
             "replicas": args.replicas,
             "local_bsz": args.local_bsz,
             "steps_per_row": args.steps,
+            **_rounds_meta(args.rounds, placement_rounds),
             "test_samples": args.test_samples,
             **statistics,
         },
@@ -288,6 +291,45 @@ def run(args: argparse.Namespace) -> int:
     (out / "profile.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(f"profile written to {out} in {meta['measured']['wall_s']} s")
     return 0
+
+
+def _placement_round(opts: RunOptions, args: argparse.Namespace) -> list[list[object]]:
+    """One round of placements.csv rows: every replica count at every local batch."""
+    from adaptsched.train.profiling import measure_placements
+
+    rows: list[list[object]] = []
+    for replicas in args.replicas:
+        for row in measure_placements(opts, replicas, args.local_bsz, args.steps):
+            rows.append([str(replicas), row["local_bsz"], row["step_time"], row["sync_time"]])
+            log.info(
+                "placement %d, local batch %d: %.4f s/step",
+                replicas,
+                row["local_bsz"],
+                row["step_time"],
+            )
+    return rows
+
+
+def _host_round(opts: RunOptions, args: argparse.Namespace) -> list[list[object]]:
+    """One round of host.csv rows: K unsynchronised copies side by side, for every K > 1."""
+    from adaptsched.train.profiling import measure_side_by_side
+
+    rows: list[list[object]] = []
+    for copies in [r for r in args.replicas if r > 1]:
+        for row in measure_side_by_side(opts, copies, args.local_bsz, args.steps):
+            rows.append([copies, row["local_bsz"], row["step_time"]])
+            log.info("%d copies side by side, local batch %d: %.4f s/step", copies,
+                     row["local_bsz"], row["step_time"])  # fmt: skip
+    return rows
+
+
+def _rounds_meta(rounds: int, placement_rounds: list[list[list[object]]]) -> dict[str, object]:
+    """How many rounds the step times took, and how far the rounds disagreed (one round:
+    nothing to say)."""
+    if rounds == 1:
+        return {}
+    spread = largest_spread(placement_rounds, keys=2, column=2)
+    return {"step_rounds": rounds, "step_time_largest_spread": round(spread, 4)}
 
 
 def _statistics_meta(args: argparse.Namespace) -> dict[str, object]:
@@ -358,6 +400,7 @@ def _run_script(args: argparse.Namespace) -> int:
         "replicas": args.replicas,
         "local_bsz": args.local_bsz,
         "steps_per_row": args.steps,
+        **_rounds_meta(args.rounds, result.placement_rounds),
         "validation_batches": sorted(result.validation),
         "validation_replicas": args.val_replicas,
         "validation_epochs": args.epochs,

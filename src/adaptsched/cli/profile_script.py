@@ -22,6 +22,7 @@ from typing import Any
 
 from adaptsched import runtime_env as renv
 from adaptsched.cli.replicas import Script, run_replicas
+from adaptsched.cli.step_rounds import median_rows
 from adaptsched.models.hints import Hints
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,15 @@ class ScriptProfile:
     """What the runs measured, as CSV rows."""
 
     hints: Hints  # the first run's: the script's batch limits
-    placements: list[list[object]]  # placement, local_bsz, step_time, sync_time
+    #: per round (``--rounds``): placement, local_bsz, step_time, sync_time rows
+    placement_rounds: list[list[list[object]]]
     validation: dict[int, list[list[object]]]  # total batch -> VALIDATION_KEYS rows
     rows_without_metric: int  # epoch rows for which the script reported no metric (0 written)
+
+    @property
+    def placements(self) -> list[list[object]]:
+        """placements.csv's rows: each row's median over the rounds."""
+        return median_rows(self.placement_rounds, keys=2)
 
 
 def check_script(args: argparse.Namespace) -> Path:
@@ -57,20 +64,26 @@ def check_script(args: argparse.Namespace) -> Path:
 
 def measure_script(args: argparse.Namespace, script: Script) -> ScriptProfile:
     """Every run of the plan; ValueError (one line) at the first that fails."""
-    sizes = list(dict.fromkeys(args.local_bsz))
-    placements: list[list[object]] = []
+    sizes = args.local_bsz  # without repeats (profile._check_mode)
+    rounds: list[list[list[object]]] = []
     hints: Hints | None = None
     with tempfile.TemporaryDirectory(prefix="adaptsched-profile-") as work:
-        for replicas in args.replicas:
-            env = {
-                renv.PROFILE_LOCAL_BSZ: ",".join(map(str, sizes)),
-                renv.PROFILE_STEPS: str(args.steps),
-            }
-            what = f"{_replicas(replicas)}, local batch {' '.join(map(str, sizes))}"
-            body = _measure(script, replicas, env, Path(work) / f"placements-{replicas}", what)
-            run_hints = Hints.from_json(body["hints"])
-            hints = hints or run_hints
-            placements += _placement_rows(run_hints, replicas, sizes, what)
+        for number in range(1, args.rounds + 1):
+            placements: list[list[object]] = []
+            for replicas in args.replicas:
+                env = {
+                    renv.PROFILE_LOCAL_BSZ: ",".join(map(str, sizes)),
+                    renv.PROFILE_STEPS: str(args.steps),
+                }
+                what = f"{_replicas(replicas)}, local batch {' '.join(map(str, sizes))}"
+                if args.rounds > 1:
+                    what += f" (round {number} of {args.rounds})"
+                run_dir = Path(work) / f"placements-{replicas}-{number}"
+                body = _measure(script, replicas, env, run_dir, what)
+                run_hints = Hints.from_json(body["hints"])
+                hints = hints or run_hints
+                placements += _placement_rows(run_hints, replicas, sizes, what)
+            rounds.append(placements)
         assert hints is not None  # --replicas takes one value at least
         batches = _checked_batches(args.batches, hints, args.val_replicas)
         validation: dict[int, list[list[object]]] = {}
@@ -83,7 +96,7 @@ def measure_script(args: argparse.Namespace, script: Script) -> ScriptProfile:
             missing += sum(row["metric"] is None for row in rows)
             validation[batch] = [[row[k] or 0 for k in VALIDATION_KEYS] for row in rows]
             log.info("total batch %d: %d epochs measured", batch, len(rows))
-    return ScriptProfile(hints, placements, validation, missing)
+    return ScriptProfile(hints, rounds, validation, missing)
 
 
 def _replicas(count: int) -> str:
