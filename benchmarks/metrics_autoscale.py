@@ -4,7 +4,8 @@ Runs a policy (``--policy``, the project's default unless given) with autoscalin
 4 GPUs, 1 to 16 nodes, 90 s provisioning) on the workloads of
 ``../shared/pollux-traces/workloads`` once per metric arm (``goodput``, ``speed``, ``cost``,
 ``balanced``, ``speed-thesis``, ``cost-thesis``, or any metric name such as ``cost:0.4``),
-every job of a run carrying the arm's metric, and prints one JSON object: per arm the mean
+every job of a run carrying the arm's metric (or a ``--variant``: a metric with some of its
+fields changed, ``NAME=BASE,field=value,...``), and prints one JSON object: per arm the mean
 JCT over the workloads, the node-hours summed over them and the restarts per job (and, per
 application, the mean JCT, restarts and GPU-hours per job); then the changes of every arm
 relative to ``goodput`` in percent (negative = lower).
@@ -18,6 +19,7 @@ Targets: speed JCT <= -15 %; cost (at its default price) node-hours <= -8 % with
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from adaptsched.models.errors import ModelInputError
 from adaptsched.models.metrics import GOODPUT, Metric, get_metric
 from adaptsched.policy.base import Policy
 from adaptsched.policy.registry import DEFAULT_POLICY, make_policy, policy_names, policy_options
@@ -65,12 +68,54 @@ def build_policy(name: str, seed: int, generations: int) -> Policy:
 #: (arm, workload, the run's summary, its jobs)
 Outcome = tuple[str, str, dict[str, float], tuple[JobResult, ...]]
 
+#: Metric fields a ``--variant`` may change (``utility_band`` as LOW/HIGH).
+VARIANT_FIELDS = (
+    "utility_band",
+    "share_exponent",
+    "fairness_power",
+    "min_move_cost",
+    "gpu_price",
+)
 
-def _run_one(task: tuple[str, str, str, int, int, str]) -> Outcome:
-    workload, traces, arm, seed, generations, policy_name = task
+
+def parse_variant(spec: str) -> Metric:
+    """``NAME=BASE,field=value,...``: the metric BASE (any name ``get_metric`` knows) under the
+    arm name NAME with the fields given changed, e.g. ``speed-full=speed,utility_band=0/0``,
+    so that a design variant is measured by a committed command rather than a patched copy.
+    ValueError (one line) for a malformed spec, an unknown field or a value out of range."""
+    name, sep, rest = spec.partition("=")
+    base_name, *assignments = rest.split(",")
+    if not sep or not name or not base_name:
+        raise ValueError(f"--variant {spec!r}: expected NAME=BASE,field=value,...")
+    try:
+        base = get_metric(base_name)
+    except ModelInputError as err:
+        raise ValueError(f"--variant {spec!r}: {err}") from None
+    changes: dict[str, object] = {}
+    for assignment in assignments:
+        field, eq, value = assignment.partition("=")
+        if not eq or field not in VARIANT_FIELDS:
+            valid = ", ".join(VARIANT_FIELDS)
+            raise ValueError(f"--variant {spec!r}: {assignment!r} is not FIELD=VALUE of {valid}")
+        try:
+            if field == "utility_band":
+                low, high = value.split("/")
+                changes[field] = (float(low), float(high))
+            else:
+                changes[field] = float(value)
+        except ValueError:
+            raise ValueError(f"--variant {spec!r}: {field} {value!r} is not a number") from None
+    try:
+        return dataclasses.replace(base, name=name, **changes)
+    except ModelInputError as err:
+        raise ValueError(f"--variant {spec!r}: {err}") from None
+
+
+def _run_one(task: tuple[str, str, Metric, int, int, str]) -> Outcome:
+    workload, traces, metric, seed, generations, policy_name = task
     policy = build_policy(policy_name, seed, generations)
-    result = run_workload_file(workload, truths(traces), policy, sim_config(get_metric(arm)))
-    return arm, Path(workload).stem, result.summary(), result.jobs
+    result = run_workload_file(workload, truths(traces), policy, sim_config(metric))
+    return metric.name, Path(workload).stem, result.summary(), result.jobs
 
 
 def workload_files(traces: Path) -> list[Path]:
@@ -85,7 +130,7 @@ def goodput_arm(
 ) -> dict:
     """The goodput arm's figures over ``files`` (seed 0): the reference the other cost and
     speed benchmarks compare with (measured against the genetic ``pollux``)."""
-    runs = [(str(f), traces, "goodput", 0, generations, policy) for f in files]
+    runs = [(str(f), traces, GOODPUT, 0, generations, policy) for f in files]
     return summarise(list(pool.map(_run_one, runs)), ["goodput"])["arms"]["goodput"]
 
 
@@ -157,6 +202,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--traces", type=Path, default=traces_root(), help="reference data root")
     parser.add_argument("--arms", nargs="+", default=list(ARMS), help="metric names to run")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=BASE,FIELD=VALUE,...",
+        help="an extra arm: metric BASE with fields changed (" + ", ".join(VARIANT_FIELDS) + ")",
+    )
     parser.add_argument("--workloads", nargs="+", default=None, help="e.g. workload-1 (all)")
     parser.add_argument("--policy", default=DEFAULT_POLICY, choices=policy_names())
     parser.add_argument("--seed", type=int, default=0)
@@ -170,18 +222,22 @@ def main() -> int:
     if not files:
         print(f"no workloads under {args.traces}", file=sys.stderr)
         return 2
-    for arm in args.arms:
-        get_metric(arm)  # unknown names fail here, listing the valid ones
+    try:  # unknown names and malformed variants fail here, in one line
+        metrics = [get_metric(arm) for arm in args.arms] + [parse_variant(v) for v in args.variant]
+    except (ModelInputError, ValueError) as err:
+        print(f"metrics_autoscale: {err}", file=sys.stderr)
+        return 2
+    arms = [m.name for m in metrics]
+    if len(set(arms)) != len(arms):
+        print(f"metrics_autoscale: an arm is named twice in {arms}", file=sys.stderr)
+        return 2
     traces = str(profiles_dir(args.traces))
-    tasks = [
-        (str(f), traces, a, args.seed, args.generations, args.policy)
-        for f in files
-        for a in args.arms
-    ]
+    seed, generations = args.seed, args.generations
+    tasks = [(str(f), traces, m, seed, generations, args.policy) for f in files for m in metrics]
     start = time.perf_counter()
     with stdout_to_stderr(), ProcessPoolExecutor(max_workers=args.workers) as pool:
         outcomes = list(pool.map(_run_one, tasks))
-    report = summarise(outcomes, args.arms)
+    report = summarise(outcomes, arms)
     report["wall_s"] = time.perf_counter() - start
     report["config"] = {
         "workloads": [f.stem for f in files],
@@ -190,6 +246,7 @@ def main() -> int:
         "policy": args.policy,
         "generations": args.generations if "generations" in policy_options(args.policy) else None,
         "seed": args.seed,
+        "variants": {m.name: dataclasses.asdict(m) for m in metrics[len(args.arms) :]},
     }
     if args.json:
         print(json.dumps(report))
