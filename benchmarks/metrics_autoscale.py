@@ -104,7 +104,8 @@ def parse_variant(spec: str) -> Metric:
             else:
                 changes[field] = float(value)
         except ValueError:
-            raise ValueError(f"--variant {spec!r}: {field} {value!r} is not a number") from None
+            wanted = "two numbers LOW/HIGH" if field == "utility_band" else "a number"
+            raise ValueError(f"--variant {spec!r}: {field} {value!r} is not {wanted}") from None
     try:
         return dataclasses.replace(base, name=name, **changes)
     except ModelInputError as err:

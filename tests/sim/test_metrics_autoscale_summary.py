@@ -67,7 +67,7 @@ def test_a_variant_is_its_base_metric_with_the_fields_given(bench) -> None:
         ("x=fastest", "unknown metric 'fastest'"),
         ("x=speed,share=2", "'share=2' is not FIELD=VALUE"),
         ("x=speed,gpu_price=cheap", "gpu_price 'cheap' is not a number"),
-        ("x=speed,utility_band=0.5", "utility_band '0.5' is not a number"),
+        ("x=speed,utility_band=0.5", "utility_band '0.5' is not two numbers LOW/HIGH"),
         ("x=speed,share_exponent=0.5", "share_exponent must lie in [1, 100]"),
     ],
 )
