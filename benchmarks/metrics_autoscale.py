@@ -68,14 +68,8 @@ def build_policy(name: str, seed: int, generations: int) -> Policy:
 #: (arm, workload, the run's summary, its jobs)
 Outcome = tuple[str, str, dict[str, float], tuple[JobResult, ...]]
 
-#: Metric fields a ``--variant`` may change (``utility_band`` as LOW/HIGH).
-VARIANT_FIELDS = (
-    "utility_band",
-    "share_exponent",
-    "fairness_power",
-    "min_move_cost",
-    "gpu_price",
-)
+#: Metric fields a ``--variant`` may change (``utility_band`` as LOW/HIGH): all but the name.
+VARIANT_FIELDS = tuple(f.name for f in dataclasses.fields(Metric) if f.name != "name")
 
 
 def parse_variant(spec: str) -> Metric:

@@ -18,6 +18,15 @@ from typing import Any
 Row = Sequence[Any]
 
 
+def _by_configuration(rounds: Sequence[Sequence[Row]], keys: int) -> dict[tuple, list[Row]]:
+    """Each configuration's rows over the rounds, in the first round's order."""
+    grouped: dict[tuple, list[Row]] = {}
+    for rows in rounds:
+        for row in rows:
+            grouped.setdefault(tuple(row[:keys]), []).append(row)
+    return grouped
+
+
 def median_rows(rounds: Sequence[Sequence[Row]], keys: int) -> list[list[object]]:
     """One row per configuration (its first ``keys`` columns), in the first round's order,
     every further column the median of that configuration's values over the rounds.
@@ -26,28 +35,24 @@ def median_rows(rounds: Sequence[Sequence[Row]], keys: int) -> list[list[object]
     another) is a bug of the caller, raised as ValueError."""
     if not rounds:
         raise ValueError("step rounds: no round measured")
-    by_key: dict[tuple[object, ...], list[Row]] = {tuple(r[:keys]): [] for r in rounds[0]}
+    first = {tuple(r[:keys]) for r in rounds[0]}
     for number, rows in enumerate(rounds, start=1):
         measured = [tuple(r[:keys]) for r in rows]
-        if len(measured) != len(by_key) or set(measured) != set(by_key):
+        if len(measured) != len(first) or set(measured) != first:
             raise ValueError(f"step rounds: round {number} measured other configurations")
-        for row in rows:
-            by_key[tuple(row[:keys])].append(row)
-    out = []
-    for key, rows in by_key.items():
-        width = len(rows[0])
-        values = [statistics.median(float(r[i]) for r in rows) for i in range(keys, width)]
-        out.append([*key, *values])
-    return out
+    return [
+        [*key, *(statistics.median(float(r[i]) for r in rows) for i in range(keys, len(rows[0])))]
+        for key, rows in _by_configuration(rounds, keys).items()
+    ]
 
 
 def largest_spread(rounds: Sequence[Sequence[Row]], keys: int, column: int) -> float:
     """The largest ratio, over the configurations, of the slowest round's value in ``column``
     to the fastest's, minus one (0.0: every round agreed; recorded in ``profile.json`` so
     that a reader sees how steady the machine was)."""
-    by_key: dict[tuple[object, ...], list[float]] = {}
-    for rows in rounds:
-        for row in rows:
-            by_key.setdefault(tuple(row[:keys]), []).append(float(row[column]))
-    spreads = [max(v) / min(v) - 1.0 for v in by_key.values() if min(v) > 0]
+    spreads = []
+    for rows in _by_configuration(rounds, keys).values():
+        values = [float(r[column]) for r in rows]
+        if min(values) > 0:
+            spreads.append(max(values) / min(values) - 1.0)
     return max(spreads, default=0.0)
